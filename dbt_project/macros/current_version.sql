@@ -1,0 +1,14 @@
+{#- The current version of every record of a raw table: a record re-sent in a
+    later file replaces the earlier one whole (latest loaded file wins; within
+    a file the extract step already kept only the last row of a key).
+    `_record_key` is computed once, by the extract step. -#}
+{% macro current_version(relation) -%}
+    select * from {{ relation }}
+    qualify row_number() over (partition by _record_key order by _file_id desc, _row_number desc) = 1
+{%- endmacro %}
+
+{#- Events are immutable: a repeated event_id keeps its first loaded version. -#}
+{% macro first_version(relation) -%}
+    select * from {{ relation }}
+    qualify row_number() over (partition by _record_key order by _file_id, _row_number) = 1
+{%- endmacro %}

@@ -1,0 +1,38 @@
+{#- Identity rules of CONTRACT section 3 and 7, each in exactly one place. -#}
+
+{#- Email: lower(trim(email)); empty is null. -#}
+{% macro normalize_email(column) -%}
+    nullif(lower(trim({{ column }})), '')
+{%- endmacro %}
+
+{#- Domain, in the contract's order: trim and lower-case; drop the scheme;
+    drop everything from the first '/'; drop the port; drop one leading
+    'www.'. Sub-domains stay. -#}
+{% macro normalize_domain(column) -%}
+    nullif(
+        regexp_replace(
+            regexp_replace(
+                regexp_replace(
+                    regexp_replace(lower(trim({{ column }})), '^[^/]*://', ''),
+                '/.*$', ''),
+            ':.*$', ''),
+        '^www\.', ''),
+    '')
+{%- endmacro %}
+
+{#- The domain part of an (already normalized) email. -#}
+{% macro email_domain(email_column) -%}
+    {{ normalize_domain("nullif(regexp_extract(" ~ email_column ~ ", '@([^@]*)$', 1), '')") }}
+{%- endmacro %}
+
+{#- Free-mail providers: their email domains say nothing about the employer. -#}
+{% macro free_mail_domains() -%}
+    ['gmail.com', 'googlemail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'live.com',
+     'msn.com', 'icloud.com', 'me.com', 'aol.com', 'proton.me', 'protonmail.com', 'gmx.com',
+     'gmx.net', 'mail.com', 'yandex.com']
+{%- endmacro %}
+
+{#- Free text compared as a category (industry): lower-cased and trimmed. -#}
+{% macro normalize_category(column) -%}
+    nullif(lower(trim({{ column }})), '')
+{%- endmacro %}

@@ -1,0 +1,14 @@
+-- Engagement events with the person they belong to. A lead_id that names a
+-- known lead record wins; otherwise the normalized email. Events matching no
+-- lead stay here with a null lead_id (counted, never dropped).
+select
+    events.event_id,
+    {{ resolved_lead_id('events') }} as lead_id,
+    events.lead_id as source_lead_id,
+    events.email,
+    events.event_type,
+    events.campaign_id,
+    events.asset_name,
+    events.occurred_at
+from {{ ref('stg_engagement_events') }} as events
+{{ join_lead_resolution('events') }}

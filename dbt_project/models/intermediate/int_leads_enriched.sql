@@ -1,0 +1,51 @@
+-- Persons with their account, firmographics (account value first, lead value
+-- second) and job function (a title has a function when it contains one of
+-- its keywords, case-insensitively; blank title -> null; no match -> other).
+with persons as (
+    select * from {{ ref('int_persons') }}
+),
+
+title_functions as (
+    select
+        persons.lead_id,
+        min_by(keywords.job_function, keywords.priority) as job_function
+    from persons
+    inner join {{ ref('int_job_function_keywords') }} as keywords
+        on contains(lower(persons.job_title), keywords.keyword)
+    group by persons.lead_id
+),
+
+rules as (
+    select * from {{ ref('stg_config__rules') }}
+)
+
+select
+    persons.lead_id,
+    persons.email,
+    persons.first_name,
+    persons.last_name,
+    persons.job_title,
+    persons.company_name,
+    persons.country,
+    persons.domain,
+    account_domains.account_id,
+    case
+        when persons.job_title is null then null
+        else coalesce(title_functions.job_function, 'other')
+    end as job_function,
+    coalesce(accounts.employee_count, persons.employee_count) as employee_count,
+    coalesce(accounts.industry, persons.industry) as industry,
+    persons.lead_source,
+    case
+        when rules.marketing_sources_include is not null
+            then list_contains(rules.marketing_sources_include, lower(persons.lead_source))
+        else not list_contains(rules.marketing_sources_exclude, lower(persons.lead_source))
+    end as is_marketing_source,
+    persons.campaign_id,
+    persons.created_at,
+    persons.lead_records
+from persons
+cross join rules
+left join title_functions on persons.lead_id = title_functions.lead_id
+left join {{ ref('int_account_domains') }} as account_domains on persons.domain = account_domains.domain
+left join {{ ref('stg_accounts') }} as accounts on account_domains.account_id = accounts.account_id

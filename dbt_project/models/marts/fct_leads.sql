@@ -1,0 +1,27 @@
+select
+    leads.lead_id,
+    leads.email,
+    leads.account_id,
+    leads.domain,
+    leads.job_title,
+    leads.job_function,
+    leads.employee_count,
+    leads.industry,
+    leads.country,
+    leads.lead_source,
+    leads.is_marketing_source,
+    leads.campaign_id,
+    leads.created_at,
+    evaluation.sal_status,
+    evaluation.sal_reasons,
+    evaluation.sal_status = 'accepted' as is_sal,
+    evaluation.rule_company_size,
+    evaluation.rule_finance_role,
+    evaluation.rule_industry,
+    evaluation.rules_version,
+    leads.lead_records,
+    leads.first_name,
+    leads.last_name,
+    leads.company_name
+from {{ ref('int_leads_enriched') }} as leads
+inner join {{ ref('int_lead_sal_evaluation') }} as evaluation on leads.lead_id = evaluation.lead_id

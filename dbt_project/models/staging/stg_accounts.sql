@@ -1,0 +1,12 @@
+with current_records as (
+    {{ current_version(source('raw', 'accounts')) }}
+)
+
+select
+    account_id,
+    account_name,
+    {{ normalize_domain('domain') }} as domain,
+    employee_count,
+    {{ normalize_category('industry') }} as industry,
+    country
+from current_records

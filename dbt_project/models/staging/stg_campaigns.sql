@@ -1,0 +1,12 @@
+with current_records as (
+    {{ current_version(source('raw', 'campaigns')) }}
+)
+
+select
+    campaign_id,
+    campaign_name,
+    channel,
+    cost,
+    start_date,
+    end_date
+from current_records

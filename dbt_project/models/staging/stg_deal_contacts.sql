@@ -1,0 +1,10 @@
+with current_records as (
+    {{ current_version(source('raw', 'deal_contacts')) }}
+)
+
+select
+    deal_id,
+    lead_id,
+    {{ normalize_email('email') }} as email,
+    role
+from current_records

@@ -1,0 +1,31 @@
+"""The rules file as an asset: validated before anything else is written."""
+
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from .. import settings
+from ..rules import load_rules
+from ..rules_table import write_rules_table
+
+
+@dg.asset(
+    key=["config", "rules"],
+    group_name="config",
+    description="The SAL definition and pipeline settings from the rules file (BATON_RULES), with the run's as-of date (BATON_AS_OF).",
+    kinds={"duckdb", "yaml"},
+)
+def sal_rules(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    rules = load_rules(settings.rules_path())
+    as_of = settings.as_of_date()
+    with duckdb.get_connection() as conn:
+        write_rules_table(conn, rules, as_of)
+    context.log.info(f"rules {rules.version} from {rules.path}, as of {as_of}")
+    return dg.MaterializeResult(
+        metadata={
+            "rules_version": rules.version,
+            "rules_file": dg.MetadataValue.path(rules.path),
+            "as_of_date": str(as_of),
+            "sal_rules": ", ".join(rules.sal_rules),
+        }
+    )

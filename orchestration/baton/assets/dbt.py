@@ -1,0 +1,46 @@
+"""The dbt models as Dagster assets; dbt data tests surface as asset checks."""
+
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
+
+from ..project import baton_dbt_project
+from .metrics import model_metadata
+
+TRANSLATOR = DagsterDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
+)
+
+# Unit tests check the SQL logic on fixed inputs: they run in the test suite, not nightly.
+BUILD_ARGS = ["build", "--exclude", "resource_type:unit_test"]
+
+
+@dbt_assets(
+    manifest=baton_dbt_project.manifest_path,
+    project=baton_dbt_project,
+    dagster_dbt_translator=TRANSLATOR,
+    exclude="resource_type:unit_test",
+)
+def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource) -> Iterator[Any]:
+    # dbt holds DuckDB's write lock while it runs, so figures for the UI are read
+    # once it has finished, then attached to each model's materialization.
+    events: list[Any] = []
+    failure: BaseException | None = None
+    try:
+        for event in dbt.cli(BUILD_ARGS, context=context).stream():
+            events.append(event)
+    except BaseException as error:  # noqa: BLE001 - re-raised below, after the good events
+        failure = error
+    with duckdb.get_connection() as conn:
+        for event in events:
+            if isinstance(event, dg.Output):
+                asset_key = context.asset_key_for_output(event.output_name)
+                yield event.with_metadata({**event.metadata, **model_metadata(conn, asset_key)})
+            else:
+                yield event
+    if failure is not None:
+        raise failure

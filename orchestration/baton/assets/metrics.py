@@ -1,0 +1,41 @@
+"""Figures attached to each model's materialization, so the UI plots them over runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+
+def model_metadata(conn: duckdb.DuckDBPyConnection, asset_key: dg.AssetKey) -> dict[str, Any]:
+    if len(asset_key.path) != 2:
+        return {}
+    schema, table = asset_key.path
+    exists = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    metadata: dict[str, Any] = {
+        "dagster/row_count": conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+    }
+    if (schema, table) == ("marts", "fct_leads"):
+        leads, sals, undetermined, version = conn.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE is_sal), count(*) FILTER (WHERE sal_status = 'undetermined'),
+                   any_value(rules_version)
+            FROM marts.fct_leads
+            """
+        ).fetchone()
+        metadata["lead_to_sal_pct"] = dg.MetadataValue.float(round(100.0 * sals / leads, 2) if leads else 0.0)
+        metadata["undetermined_pct"] = dg.MetadataValue.float(round(100.0 * undetermined / leads, 2) if leads else 0.0)
+        metadata["sals"] = sals
+        metadata["rules_version"] = version or ""
+    if (schema, table) == ("marts", "fct_deals"):
+        for category, deals, amount in conn.execute(
+            "SELECT pipeline_category, count(*), coalesce(sum(amount), 0) FROM marts.fct_deals GROUP BY 1 ORDER BY 1"
+        ).fetchall():
+            metadata[f"pipeline_{category}"] = dg.MetadataValue.float(float(amount))
+            metadata[f"deals_{category}"] = deals
+    return metadata

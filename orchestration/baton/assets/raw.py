@@ -1,0 +1,74 @@
+"""One asset per landing entity: new export files -> `raw.<entity>` (+ quarantine, ledger)."""
+
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from .. import settings
+from ..extract.entities import ENTITIES, Entity
+from ..extract.loader import load_entity
+from ..rules import load_rules
+from .balance import rows_balance_problems
+
+ROWS_BALANCE_CHECK = "rows_balance"
+
+
+def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["raw", entity.name])
+
+    @dg.asset(
+        key=key,
+        group_name="raw",
+        description=(
+            f"`{entity.name}` export files from the landing folder (BATON_LANDING_DIR), "
+            f"each loaded once (by content hash); bad rows go to audit.quarantine."
+            + (" Optional entity: an absent folder is fine." if entity.optional else "")
+        ),
+        kinds={"duckdb"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                ROWS_BALANCE_CHECK,
+                asset=key,
+                blocking=True,
+                description="For every loaded file: rows read = rows in raw + rows in quarantine.",
+            )
+        ],
+    )
+    def _raw_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+        # Validating the rules first keeps a bad rules file from writing anything.
+        load_rules(settings.rules_path())
+        landing = settings.landing_dir()
+        with duckdb.get_connection() as conn:
+            loads = load_entity(conn, entity.name, landing, progress=context.log.info)
+            problems = rows_balance_problems(conn, entity.name)
+            total_rows = conn.execute(f"SELECT count(*) FROM raw.{entity.name}").fetchone()[0]
+        new = [load for load in loads if load.status != "unchanged"]
+        failed = [load for load in new if load.status == "failed"]
+        yield dg.MaterializeResult(
+            metadata={
+                "files_loaded": sum(load.status == "loaded" for load in new),
+                "files_skipped_duplicate": sum(load.status == "duplicate" for load in new),
+                "files_failed": len(failed),
+                "rows_read": sum(load.rows_read for load in new),
+                "rows_loaded": sum(load.rows_loaded for load in new),
+                "rows_quarantined": sum(load.rows_quarantined for load in new),
+                "raw_rows_total": total_rows,
+                "failed_files": dg.MetadataValue.md(
+                    "\n".join(f"- `{load.path}`: {load.reason}" for load in failed) or "none"
+                ),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=ROWS_BALANCE_CHECK,
+                    passed=not problems,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={"files_out_of_balance": len(problems), "details": "\n".join(problems[:20]) or "none"},
+                )
+            ],
+        )
+
+    _raw_asset.__name__ = f"raw_{entity.name}"
+    return _raw_asset
+
+
+raw_assets = [build_raw_asset(entity) for entity in ENTITIES.values()]

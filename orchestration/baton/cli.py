@@ -1,0 +1,80 @@
+"""`baton`: the command line.
+
+`baton run` materializes every asset once, in-process (CONTRACT s1): rules are
+validated before anything is written, progress is printed per step, and the
+exit status is non-zero when a step or a blocking check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from . import settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="baton", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="load new landing files and rebuild every mart, once, in this process")
+    commands.add_parser("parse", help="(re)build the dbt manifest the Dagster definitions load")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run()
+    if args.command == "parse":
+        from .project import prepare_manifest
+
+        print(prepare_manifest())
+        return 0
+    return 2
+
+
+def _say(message: str) -> None:
+    print(f"[baton] {message}", file=sys.stderr, flush=True)
+
+
+def run() -> int:
+    from .rules import RulesError, load_rules
+
+    started = time.monotonic()
+    settings.pin_environment()
+    try:
+        rules = load_rules(settings.rules_path())
+        as_of = settings.as_of_date()
+    except (RulesError, ValueError) as error:
+        _say(f"error: {error}")
+        _say("nothing was written.")
+        return 2
+    _say(f"landing folder {settings.landing_dir()}")
+    _say(f"warehouse      {settings.duckdb_path()}")
+    _say(f"rules          {rules.path} (version {rules.version}), as of {as_of}")
+
+    from .project import prepare_manifest
+
+    prepare_manifest()
+    os.environ.setdefault("DAGSTER_HOME", str(settings.REPO_ROOT / ".dagster_home"))
+
+    import dagster as dg
+
+    from .definitions import defs
+    from .progress import ProgressPrinter
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    printer = ProgressPrinter(_say)
+    result = defs.resolve_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False)
+    printer.replay(instance, result)
+    elapsed = time.monotonic() - started
+    failures = printer.failures(result)
+    if failures or not result.success:
+        for failure in failures or ["the run failed (see the Dagster UI for the run's logs)"]:
+            _say(f"FAILED {failure}")
+        _say(f"run {result.run_id} failed after {elapsed:.1f}s")
+        return 1
+    _say(f"run {result.run_id} succeeded in {elapsed:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Baton's one Definitions object: assets, checks, the nightly job and its schedule."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from . import settings
+from .assets.config import sal_rules
+from .assets.dbt import baton_dbt_models
+from .assets.raw import raw_assets
+from .checks import undetermined_share_within_threshold
+from .project import baton_dbt_project
+
+settings.pin_environment()
+
+nightly_job = dg.define_asset_job(
+    "nightly",
+    selection=dg.AssetSelection.all(),
+    description="Load new landing files, then rebuild the marts and run their checks.",
+    executor_def=dg.in_process_executor,
+)
+
+nightly_schedule = dg.ScheduleDefinition(
+    name="nightly_at_0200",
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone=settings.schedule_timezone(),
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+defs = dg.Definitions(
+    assets=[sal_rules, *raw_assets, baton_dbt_models],
+    asset_checks=[undetermined_share_within_threshold],
+    jobs=[nightly_job],
+    schedules=[nightly_schedule],
+    resources={
+        "dbt": DbtCliResource(project_dir=baton_dbt_project, profiles_dir=str(baton_dbt_project.profiles_dir)),
+        # Sessions set TimeZone themselves: as a connect option DuckDB refuses it
+        # before its (built-in) ICU extension is loaded.
+        "duckdb": DuckDBResource(database=dg.EnvVar("BATON_DUCKDB_PATH")),
+    },
+)

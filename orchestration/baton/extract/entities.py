@@ -1,0 +1,139 @@
+"""The landing entities of the data contract (CONTRACT.md section 2).
+
+Each entity lists its columns with the type every value must parse as. The
+extract step is the only place that parses raw text into types: a value that
+does not parse sends its row to quarantine, so everything downstream (dbt) can
+rely on typed, trimmed columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(str, Enum):
+    TEXT = "text"
+    INTEGER = "integer"
+    NUMBER = "number"
+    TIMESTAMP = "timestamp"  # ISO 8601; no offset means UTC; stored as UTC
+    DATE = "date"
+    EVENT_TYPE = "event_type"  # canonical label, one of EVENT_TYPES
+    STAGE = "stage"  # canonical label (`Closed Won` -> `closed_won`)
+
+    @property
+    def sql_type(self) -> str:
+        return _SQL_TYPES.get(self, "VARCHAR")
+
+
+_SQL_TYPES = {Kind.INTEGER: "BIGINT", Kind.NUMBER: "DOUBLE", Kind.TIMESTAMP: "TIMESTAMP", Kind.DATE: "DATE"}
+
+EVENT_TYPES: tuple[str, ...] = (
+    "webinar_registration",
+    "webinar_attendance",
+    "ebook_download",
+    "ad_click",
+    "blog_view",
+    "newsletter_open",
+    "email_click",
+    "website_visit",
+    "form_submission",
+    "event_attendance",
+    "demo_request",
+)
+
+CLOSED_STAGES: tuple[str, ...] = ("closed_won", "closed_lost")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind = Kind.TEXT
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    columns: tuple[Column, ...]
+    # What identifies a record: one part per tuple, each part the first
+    # present of its columns (deal contacts: deal_id + lead_id, else email).
+    # Rows sharing a key replace each other: the last one wins.
+    key: tuple[tuple[str, ...], ...]
+    optional: bool = False
+    # At least one of these must be present in a row (e.g. lead_id or email).
+    one_of: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+def _cols(spec: str) -> tuple[Column, ...]:
+    """`*name:kind` -> Column; `*` marks a required column, kind defaults to text."""
+    columns = []
+    for item in spec.split():
+        required = item.startswith("*")
+        name, _, kind = item.lstrip("*").partition(":")
+        columns.append(Column(name, Kind[kind.upper()] if kind else Kind.TEXT, required))
+    return tuple(columns)
+
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity(
+            "leads",
+            _cols(
+                "*lead_id email first_name last_name job_title company_name company_domain "
+                "employee_count:integer industry country *lead_source campaign_id *created_at:timestamp"
+            ),
+            key=(("lead_id",),),
+        ),
+        Entity(
+            "engagement_events",
+            _cols(
+                "*event_id lead_id email *event_type:event_type campaign_id asset_name "
+                "*occurred_at:timestamp"
+            ),
+            key=(("event_id",),),
+            one_of=("lead_id", "email"),
+        ),
+        Entity(
+            "accounts",
+            _cols("*account_id account_name *domain employee_count:integer industry country"),
+            key=(("account_id",),),
+        ),
+        Entity(
+            "deals",
+            _cols(
+                "*deal_id account_id deal_name *created_at:timestamp closed_at:timestamp "
+                "*stage:stage *amount:number originating_lead_id"
+            ),
+            key=(("deal_id",),),
+        ),
+        Entity(
+            "deal_contacts",
+            _cols("*deal_id lead_id email role"),
+            key=(("deal_id",), ("lead_id", "email")),
+            one_of=("lead_id", "email"),
+        ),
+        Entity(
+            "campaigns",
+            _cols("*campaign_id campaign_name channel cost:number start_date:date end_date:date"),
+            key=(("campaign_id",),),
+            optional=True,
+        ),
+        Entity(
+            "target_accounts",
+            _cols("account_id domain tier added_at:timestamp"),
+            key=(("account_id", "domain"),),
+            optional=True,
+            one_of=("account_id", "domain"),
+        ),
+    )
+}

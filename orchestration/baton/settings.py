@@ -1,0 +1,52 @@
+"""Where Baton reads and writes, from the environment (CONTRACT section 1).
+
+Read at call time, not import time, so `baton run` and tests can point one
+process at another landing folder or warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+SAMPLE_LANDING_DIR = REPO_ROOT / "seeds"
+
+
+def landing_dir() -> Path:
+    return Path(os.environ.get("BATON_LANDING_DIR") or SAMPLE_LANDING_DIR).resolve()
+
+
+def duckdb_path() -> Path:
+    return Path(os.environ.get("BATON_DUCKDB_PATH") or "data/baton.duckdb").resolve()
+
+
+def rules_path() -> Path | None:
+    value = os.environ.get("BATON_RULES")
+    return Path(value).resolve() if value else None
+
+
+def as_of_date() -> dt.date:
+    value = os.environ.get("BATON_AS_OF")
+    if not value:
+        return dt.datetime.now(dt.timezone.utc).date()
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as error:
+        raise ValueError(f"BATON_AS_OF must be a date as YYYY-MM-DD, got {value!r}") from error
+
+
+def schedule_timezone() -> str:
+    return os.environ.get("BATON_SCHEDULE_TIMEZONE") or "UTC"
+
+
+def pin_environment() -> None:
+    """Make the resolved paths absolute in the environment, so dbt (which runs
+    in the dbt project folder) and Dagster (which may run elsewhere) agree."""
+    os.environ["BATON_LANDING_DIR"] = str(landing_dir())
+    os.environ["BATON_DUCKDB_PATH"] = str(duckdb_path())
+    duckdb_path().parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
