@@ -1,0 +1,44 @@
+"""The Dagster code location loads and holds what the UI and the schedule need."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+
+def test_definitions_load_with_the_whole_graph() -> None:
+    from baton.definitions import defs
+
+    job = defs.resolve_job_def("nightly")
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    for expected in (
+        "config/rules",
+        *(f"raw/{e}" for e in ("leads", "engagement_events", "accounts", "deals", "deal_contacts", "campaigns", "target_accounts")),
+        "staging/stg_leads",
+        "intermediate/int_lead_sal_evaluation",
+        "marts/fct_leads",
+        "marts/lead_to_sal_monthly",
+        "marts/fct_deals",
+    ):
+        assert expected in keys
+    assert job.executor_def is dg.in_process_executor
+    schedule = defs.resolve_schedule_def("nightly_at_0200")
+    assert schedule.cron_schedule == "0 2 * * *"
+
+
+def test_raw_assets_feed_the_dbt_sources() -> None:
+    from baton.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey(["staging", "stg_leads"])).parent_keys
+    assert dg.AssetKey(["raw", "leads"]) in parents
+    rules_children = graph.get(dg.AssetKey(["config", "rules"])).child_keys
+    assert dg.AssetKey(["staging", "stg_config__rules"]) in rules_children
+
+
+def test_checks_cover_balance_undetermined_share_and_dbt_tests() -> None:
+    from baton.definitions import defs
+
+    check_keys = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
+    assert ("raw/leads", "rows_balance") in check_keys
+    assert ("marts/fct_leads", "undetermined_share_within_threshold") in check_keys
+    assert ("marts/fct_leads", "unique_fct_leads_lead_id") in check_keys

@@ -1,0 +1,195 @@
+"""The shipped sample, end to end through `baton run`, checked against values worked out by hand.
+
+The story records (S-0xx leads, D-00x deals, E-Sxx events) are written into the
+sample by scripts/generate_sample.py; each expectation below is derived from
+CONTRACT.md in the comment beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import REPO_ROOT, baton_env, run_baton
+
+pytestmark = pytest.mark.slow
+
+
+def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+LEAD_COLUMNS = "lead_id, email, account_id, domain, job_function, employee_count, industry, lead_source, campaign_id, created_at, sal_status, sal_reasons, is_sal"
+
+EXPECTED_STORY_LEADS = {
+    # S-001 + S-002 share an email: identity from the earliest record (S-001: sales_outbound, no campaign),
+    # title from S-002 ("Chief Financial Officer" contains "chief financial"); domain from S-002's
+    # company_domain https://www.northwindbank.com/about -> northwindbank.com -> A-001 (800, banking).
+    "S-001": ("S-001", "ana.story@northwindbank.com", "A-001", "northwindbank.com", "finance", 800, "banking",
+              "sales_outbound", None, dt.datetime(2026, 2, 1, 9), "accepted", "", True),
+    # email domain globex.io = A-002's normalized www.globex.io; 10000 employees is inside (<= 10000).
+    "S-003": ("S-003", "bob@globex.io", "A-002", "globex.io", "finance", 10000, "software",
+              "ebook", "C-02", dt.datetime(2026, 4, 2, 10), "accepted", "", True),
+    # initech.com is shared by A-003 and A-004: the smaller id, A-003, with exactly 50 employees (not > 50).
+    "S-004": ("S-004", "carol@initech.com", "A-003", "initech.com", "finance", 50, "retail",
+              "paid_search", None, dt.datetime(2026, 4, 3, 10), "rejected", "company_size:failed", False),
+    # gmail.com is free-mail: no domain, no account; the lead's own 51 employees and Software count.
+    "S-005": ("S-005", "dan@gmail.com", None, None, "finance", 51, "software",
+              "organic", None, dt.datetime(2026, 4, 4, 10), "accepted", "", True),
+    # A-005 has neither employee_count nor industry: the lead's 200 / Healthcare; CTO is not finance.
+    "S-006": ("S-006", "erin@umbrella-health.com", "A-005", "umbrella-health.com", "other", 200, "healthcare",
+              "paid_social", "C-03", dt.datetime(2026, 4, 5, 10), "rejected", "finance_role:failed", False),
+    # blank title -> unknown; the account's 3000 wins over the lead's 10001; media is not a target industry.
+    "S-007": ("S-007", "frank@hooli.com", "A-006", "hooli.com", None, 3000, "media",
+              "webinar", "C-01", dt.datetime(2026, 4, 6, 10), "rejected", "finance_role:unknown; industry:failed", False),
+    # no email, company domain without an account, no employee count anywhere -> undetermined.
+    "S-008": ("S-008", None, None, "acme-logistics.com", "finance", None, "logistics",
+              "partner", None, dt.datetime(2026, 4, 7, 10), "undetermined", "company_size:unknown", False),
+    # "Accounts Payable Clerk" contains no finance keyword ("accountant" and "accounting" are not in it).
+    "S-009": ("S-009", "gina@hooli.com", "A-006", "hooli.com", "other", 3000, "media",
+              "newsletter", None, dt.datetime(2026, 4, 8, 10), "rejected", "finance_role:failed; industry:failed", False),
+    # re-sent in the second drop as a CFO with a blank industry: the whole record is replaced; A-002 gives software.
+    "S-010": ("S-010", "hank@globex.io", "A-002", "globex.io", "finance", 10000, "software",
+              "webinar", "C-01", dt.datetime(2026, 5, 1, 10), "accepted", "", True),
+}
+
+
+def test_story_leads_match_hand_computed_verdicts(built_warehouse: Path) -> None:
+    rows = query(built_warehouse, f"SELECT {LEAD_COLUMNS} FROM marts.fct_leads WHERE lead_id LIKE 'S-%' ORDER BY lead_id")
+    assert {row[0]: row for row in rows} == EXPECTED_STORY_LEADS  # S-002 merged into S-001
+
+
+DEAL_COLUMNS = "deal_id, stage, amount, is_won, is_closed, is_marketing_sourced, is_marketing_influenced, pipeline_category, influencing_touches, first_influence_at"
+
+EXPECTED_STORY_DEALS = {
+    # originating S-002 is the person S-001 (sales_outbound): not sourced. Window 2026-03-03 00:00 .. 2026-08-01 00:00:
+    # E-S01 at the start (included), E-S02 one second before (excluded), E-S03 (lead_id S-002) at closed_at
+    # (included), E-S04 one second after (excluded).
+    "D-001": ("D-001", "closed_won", 120000.0, True, True, False, True, "marketing_influenced", 2, dt.datetime(2026, 3, 3)),
+    # originating S-003 came from an ebook: marketing-sourced (S-003 has no events).
+    "D-002": ("D-002", "negotiation", 50000.0, False, False, True, False, "marketing_sourced", 0, None),
+    # open: the window ends before 2026-11-16 00:00 (as of 2026-11-15). Gina (listed by email in upper case)
+    # has E-S05 at 23:59:59 (in) and E-S06 at midnight (out).
+    "D-003": ("D-003", "proposal", 30000.0, False, False, False, True, "marketing_influenced", 1, dt.datetime(2026, 11, 15, 23, 59, 59)),
+    # partner-sourced; its contacts' only event (E-S09) has an unknown type and is quarantined.
+    "D-004": ("D-004", "closed_lost", 8000.0, False, True, False, False, "sales_only", 0, None),
+    # re-sent as closed_won for 12000: the second drop replaces the first; organic is a marketing source.
+    "D-005": ("D-005", "closed_won", 12000.0, True, True, True, False, "marketing_sourced", 0, None),
+    # originating S-999 names no lead: not sourced. Erin (by email) attended on 2026-06-01, inside
+    # [2026-05-03, as-of end); E-S07 was re-delivered with the same event_id and counts once.
+    "D-006": ("D-006", "discovery", 45000.0, False, False, False, True, "marketing_influenced", 1, dt.datetime(2026, 6, 1, 12)),
+}
+
+
+def test_story_deals_match_hand_computed_pipeline(built_warehouse: Path) -> None:
+    rows = query(built_warehouse, f"SELECT {DEAL_COLUMNS} FROM marts.fct_deals WHERE deal_id LIKE 'D-00%' ORDER BY deal_id")
+    assert {row[0]: row for row in rows} == EXPECTED_STORY_DEALS
+
+
+def test_sample_has_every_verdict_and_category(built_warehouse: Path) -> None:
+    statuses = dict(query(built_warehouse, "SELECT sal_status, count(*) FROM marts.fct_leads GROUP BY 1"))
+    assert set(statuses) == {"accepted", "rejected", "undetermined"}
+    undetermined_share = statuses["undetermined"] / sum(statuses.values())
+    assert 0 < undetermined_share < 0.05
+    categories = {row[0] for row in query(built_warehouse, "SELECT DISTINCT pipeline_category FROM marts.fct_deals")}
+    assert categories == {"marketing_sourced", "marketing_influenced", "sales_only"}
+
+
+def test_monthly_lead_to_sal_adds_up_to_fct_leads(built_warehouse: Path) -> None:
+    [(leads, sals, undetermined, bad_pct)] = query(
+        built_warehouse,
+        """
+        SELECT sum(leads), sum(sals), sum(undetermined),
+               count(*) FILTER (WHERE abs(lead_to_sal_pct - sals / leads) > 1e-12 OR month <> date_trunc('month', month))
+        FROM marts.lead_to_sal_monthly
+        """,
+    )
+    [(fct_leads, fct_sals, fct_undetermined)] = query(
+        built_warehouse,
+        "SELECT count(*), count(*) FILTER (WHERE is_sal), count(*) FILTER (WHERE sal_status = 'undetermined') FROM marts.fct_leads",
+    )
+    assert (leads, sals, undetermined, bad_pct) == (fct_leads, fct_sals, fct_undetermined, 0)
+    # S-001's cohort: February 2026, sales_outbound, and it is a SAL.
+    [(feb_sals,)] = query(
+        built_warehouse,
+        "SELECT count(*) FROM marts.fct_leads WHERE is_sal AND lead_source = 'sales_outbound' AND created_at >= '2026-02-01' AND created_at < '2026-03-01'",
+    )
+    assert query(
+        built_warehouse,
+        "SELECT sals FROM marts.lead_to_sal_monthly WHERE month = DATE '2026-02-01' AND lead_source = 'sales_outbound'",
+    ) == [(feb_sals,)]
+    assert feb_sals >= 1
+
+
+def test_every_file_balances_and_the_bad_event_is_quarantined(built_warehouse: Path) -> None:
+    ledger = query(built_warehouse, "SELECT status, rows_read, rows_loaded, rows_quarantined FROM audit.load_ledger")
+    assert len(ledger) == 10 and {row[0] for row in ledger} == {"loaded"}
+    assert all(read == loaded + quarantined for _, read, loaded, quarantined in ledger)
+    quarantine = query(built_warehouse, "SELECT entity, row_number, reason FROM audit.quarantine")
+    assert quarantine == [("engagement_events", 9, "event_type: unknown event type: podcast_listen")]
+    # the event whose email matches no lead stays, unmatched
+    assert query(built_warehouse, "SELECT lead_id FROM intermediate.int_engagement_events WHERE event_id = 'E-S08'") == [(None,)]
+
+
+MARTS = ("fct_leads", "lead_to_sal_monthly", "fct_deals")
+
+
+def mart_snapshot(path: Path) -> dict[str, list[tuple]]:
+    return {mart: query(path, f"SELECT * FROM marts.{mart} ORDER BY ALL") for mart in MARTS}
+
+
+def test_second_run_with_no_new_files_changes_nothing(built_warehouse: Path, warehouse_copy: Path, tmp_path: Path) -> None:
+    before_marts = mart_snapshot(warehouse_copy)
+    before_ledger = query(warehouse_copy, "SELECT * FROM audit.load_ledger ORDER BY file_id")
+    completed = run_baton(baton_env(tmp_path, BATON_DUCKDB_PATH=str(warehouse_copy)))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert mart_snapshot(warehouse_copy) == before_marts
+    assert query(warehouse_copy, "SELECT * FROM audit.load_ledger ORDER BY file_id") == before_ledger
+    assert query(warehouse_copy, "SELECT count(*) FROM raw.leads") == query(built_warehouse, "SELECT count(*) FROM raw.leads")
+
+
+def test_bad_rules_file_stops_before_anything_is_written(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    text = (REPO_ROOT / "rules" / "default.yml").read_text()
+    rules.write_text(text.replace("min_exclusive: 50 ", "min_exclusive: "))
+    line = next(i for i, l in enumerate(rules.read_text().splitlines(), 1) if "min_exclusive" in l)
+    completed = run_baton(baton_env(tmp_path, BATON_RULES=str(rules)))
+    assert completed.returncode != 0
+    assert f"line {line}" in completed.stderr and "min_exclusive" in completed.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_malformed_rows_are_quarantined_while_good_rows_load(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(REPO_ROOT / "seeds", landing)
+    (landing / "leads" / "leads_2026_11_20.csv").write_text(
+        "lead_id,email,job_title,employee_count,industry,lead_source,created_at\n"
+        "N-1,new.one@northwindbank.com,CFO,,Banking,webinar,2026-11-20T08:00:00+01:00\n"  # good; 07:00 UTC
+        'N-2,bad.count@x.com,CFO,"1,200",Banking,webinar,2026-11-20\n'
+        "N-3,bad.date@x.com,CFO,120,Banking,webinar,2026-02-30\n"
+        "N-4,no.source@x.com,CFO,120,Banking,,2026-11-20\n"
+    )
+    completed = run_baton(baton_env(tmp_path, BATON_LANDING_DIR=str(landing)))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    warehouse = tmp_path / "warehouse.duckdb"
+    assert query(
+        warehouse,
+        "SELECT row_number, reason FROM audit.quarantine WHERE source_file LIKE '%leads_2026_11_20.csv' ORDER BY row_number",
+    ) == [
+        (2, "employee_count: not a valid whole number: 1,200"),
+        (3, "created_at: not a valid ISO 8601 date/time: 2026-02-30"),
+        (4, "lead_source: required value is missing"),
+    ]
+    assert query(
+        warehouse,
+        "SELECT rows_read, rows_loaded, rows_quarantined FROM audit.load_ledger WHERE file_name = 'leads_2026_11_20.csv'",
+    ) == [(4, 1, 3)]
+    # N-1 maps to A-001 (800 employees, banking): a SAL created at 07:00 UTC.
+    assert query(warehouse, "SELECT created_at, account_id, sal_status FROM marts.fct_leads WHERE lead_id = 'N-1'") == [
+        (dt.datetime(2026, 11, 20, 7), "A-001", "accepted")
+    ]
