@@ -2,7 +2,7 @@
 
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
+from .resources import WarehouseResource
 
 FCT_LEADS = dg.AssetKey(["marts", "fct_leads"])
 
@@ -25,8 +25,8 @@ def undetermined_share(conn) -> tuple[int, int, float]:
         "(alerts.undetermined_share_max): the SAL verdict should be clear for almost every lead."
     ),
 )
-def undetermined_share_within_threshold(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as conn:
+def undetermined_share_within_threshold(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as conn:
         leads, undetermined, threshold = undetermined_share(conn)
     share = undetermined / leads if leads else 0.0
     return dg.AssetCheckResult(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
-from dagster_duckdb import DuckDBResource
 
 from . import settings
 from .assets.config import sal_rules
 from .assets.dbt import baton_dbt_models
 from .assets.raw import raw_assets
+from .assets.serving import serving_copy
 from .checks import undetermined_share_within_threshold
 from .project import baton_dbt_project
+from .resources import WarehouseResource
 
 settings.pin_environment()
 
@@ -31,14 +32,12 @@ nightly_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[sal_rules, *raw_assets, baton_dbt_models],
+    assets=[sal_rules, *raw_assets, baton_dbt_models, serving_copy],
     asset_checks=[undetermined_share_within_threshold],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     resources={
         "dbt": DbtCliResource(project_dir=baton_dbt_project, profiles_dir=str(baton_dbt_project.profiles_dir)),
-        # Sessions set TimeZone themselves: as a connect option DuckDB refuses it
-        # before its (built-in) ICU extension is loaded.
-        "duckdb": DuckDBResource(database=dg.EnvVar("BATON_DUCKDB_PATH")),
+        "warehouse": WarehouseResource(database=dg.EnvVar("BATON_DUCKDB_PATH")),
     },
 )

@@ -48,5 +48,26 @@ def pin_environment() -> None:
     os.environ["BATON_LANDING_DIR"] = str(landing_dir())
     os.environ["BATON_DUCKDB_PATH"] = str(duckdb_path())
     duckdb_path().parent.mkdir(parents=True, exist_ok=True)
+    # DuckDB limits, shared by Baton's own sessions and dbt's (profiles.yml reads them).
+    os.environ.setdefault("BATON_DUCKDB_MEMORY_LIMIT", "80%")
+    os.environ.setdefault("BATON_DUCKDB_THREADS", str(os.cpu_count() or 1))
+    os.environ.setdefault("BATON_DUCKDB_TEMP_DIR", str(duckdb_path()) + ".tmp")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def serving_path() -> Path:
+    """The BI copy of the marts; default `<warehouse>` with `.serving` before the suffix."""
+    value = os.environ.get("BATON_SERVING_PATH")
+    if value:
+        return Path(value).resolve()
+    warehouse = duckdb_path()
+    return warehouse.with_name(f"{warehouse.stem}.serving{warehouse.suffix or '.duckdb'}")
+
+
+def pii_key() -> str | None:
+    return os.environ.get("BATON_PII_KEY") or None
+
+
+def serve_pii() -> bool:
+    return os.environ.get("BATON_SERVE_PII", "").strip().lower() in ("1", "true", "yes")

@@ -2,11 +2,11 @@
 
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from .. import settings
 from ..rules import load_rules
 from ..rules_table import write_rules_table
+from ..resources import WarehouseResource
 
 
 @dg.asset(
@@ -15,10 +15,10 @@ from ..rules_table import write_rules_table
     description="The SAL definition and pipeline settings from the rules file (BATON_RULES), with the run's as-of date (BATON_AS_OF).",
     kinds={"duckdb", "yaml"},
 )
-def sal_rules(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def sal_rules(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     rules = load_rules(settings.rules_path())
     as_of = settings.as_of_date()
-    with duckdb.get_connection() as conn:
+    with warehouse.get_connection() as conn:
         write_rules_table(conn, rules, as_of)
     context.log.info(f"rules {rules.version} from {rules.path}, as of {as_of}")
     return dg.MaterializeResult(

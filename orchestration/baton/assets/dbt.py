@@ -6,10 +6,10 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
-from dagster_duckdb import DuckDBResource
 
 from ..project import baton_dbt_project
 from .metrics import model_metadata
+from ..resources import WarehouseResource
 
 TRANSLATOR = DagsterDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
@@ -25,7 +25,7 @@ BUILD_ARGS = ["build", "--exclude", "resource_type:unit_test"]
     dagster_dbt_translator=TRANSLATOR,
     exclude="resource_type:unit_test",
 )
-def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource) -> Iterator[Any]:
+def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
     # dbt holds DuckDB's write lock while it runs, so figures for the UI are read
     # once it has finished, then attached to each model's materialization.
     events: list[Any] = []
@@ -35,7 +35,7 @@ def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duc
             events.append(event)
     except BaseException as error:  # noqa: BLE001 - re-raised below, after the good events
         failure = error
-    with duckdb.get_connection() as conn:
+    with warehouse.get_connection() as conn:
         for event in events:
             if isinstance(event, dg.Output):
                 asset_key = context.asset_key_for_output(event.output_name)

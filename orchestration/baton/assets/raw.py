@@ -2,13 +2,13 @@
 
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from .. import settings
 from ..extract.entities import ENTITIES, Entity
 from ..extract.loader import load_entity
 from ..rules import load_rules
 from .balance import rows_balance_problems
+from ..resources import WarehouseResource
 
 ROWS_BALANCE_CHECK = "rows_balance"
 
@@ -34,11 +34,11 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
             )
         ],
     )
-    def _raw_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         # Validating the rules first keeps a bad rules file from writing anything.
         load_rules(settings.rules_path())
         landing = settings.landing_dir()
-        with duckdb.get_connection() as conn:
+        with warehouse.get_connection() as conn:
             loads = load_entity(conn, entity.name, landing, progress=context.log.info)
             problems = rows_balance_problems(conn, entity.name)
             total_rows = conn.execute(f"SELECT count(*) FROM raw.{entity.name}").fetchone()[0]

@@ -1,0 +1,34 @@
+"""The serving copy for BI tools, published after every successful build."""
+
+import dagster as dg
+
+from .. import settings
+from ..resources import WarehouseResource
+from ..serving import publish
+from .dbt import baton_dbt_models
+
+MART_KEYS = sorted((key for key in baton_dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.path)
+
+
+@dg.asset(
+    key=["serving", "marts"],
+    group_name="serving",
+    deps=MART_KEYS,
+    description=(
+        "A read-only copy of the marts for BI tools (BATON_SERVING_PATH), replaced atomically after each "
+        "successful build; emails hashed (BATON_PII_KEY) and names left out unless BATON_SERVE_PII=1."
+    ),
+    kinds={"duckdb"},
+)
+def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    target = settings.serving_path()
+    with warehouse.get_connection() as conn:
+        published = publish(conn, target, settings.pii_key(), settings.serve_pii())
+    context.log.info(f"published {len(published)} tables to {target}")
+    return dg.MaterializeResult(
+        metadata={
+            "serving_path": dg.MetadataValue.path(str(target)),
+            "tables": dg.MetadataValue.md("\n".join(f"- `{t.schema}.{t.table}`: {t.rows} rows" for t in published)),
+            "personal_data": "raw" if settings.serve_pii() else ("email hashed" if settings.pii_key() else "left out"),
+        }
+    )
