@@ -25,9 +25,22 @@ from pydantic import PrivateAttr
 log = logging.getLogger(__name__)
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with Baton's session settings (UTC; optional memory/thread/temp limits)."""
-    conn = duckdb.connect(str(path), read_only=read_only)
+def connect(path: str | Path, read_only: bool = False, lock_wait_seconds: float = 300.0) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with Baton's session settings (UTC; optional memory/thread/temp limits).
+
+    Waits while another process holds DuckDB's file lock: after a crash an
+    orphaned dbt process may still be finishing its statement.
+    """
+    deadline = time.monotonic() + lock_wait_seconds
+    while True:
+        try:
+            conn = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            log.warning(f"{path} is locked by another process; retrying ({error})")
+            time.sleep(1.0)
     conn.execute("SET TimeZone = 'UTC'")
     for setting, env_var in (
         ("memory_limit", "BATON_DUCKDB_MEMORY_LIMIT"),

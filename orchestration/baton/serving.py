@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from .faults import crash_point
+
 # Tables published besides every table of the `marts` schema (no personal data in them).
 EXTRA_TABLES = (("audit", "load_ledger"),)
 HASHED_COLUMNS = ("email",)
@@ -97,6 +99,7 @@ def publish(warehouse: duckdb.DuckDBPyConnection, serving_path: Path, pii_key: s
         if pii_key:
             warehouse.execute("RESET VARIABLE baton_pii_key")
     _fsync(staging_file)
+    crash_point("publish:before_rename")
     os.replace(staging_file, serving_path)
     _fsync(serving_path.parent)
     return published

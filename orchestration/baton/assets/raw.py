@@ -5,6 +5,7 @@ import dagster as dg
 
 from .. import settings
 from ..extract.entities import ENTITIES, Entity
+from ..faults import crash_point
 from ..extract.loader import load_entity
 from ..rules import load_rules
 from .balance import rows_balance_problems
@@ -42,6 +43,7 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
             loads = load_entity(conn, entity.name, landing, progress=context.log.info)
             problems = rows_balance_problems(conn, entity.name)
             total_rows = conn.execute(f"SELECT count(*) FROM raw.{entity.name}").fetchone()[0]
+        crash_point(f"extract:after:{entity.name}")
         new = [load for load in loads if load.status != "unchanged"]
         failed = [load for load in new if load.status == "failed"]
         yield dg.MaterializeResult(
