@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import settings
 
@@ -20,15 +21,37 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="load new landing files and rebuild every mart, once, in this process")
     commands.add_parser("parse", help="(re)build the dbt manifest the Dagster definitions load")
+    ui = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on this machine only, unless told otherwise")
+    ui.add_argument("--host", default=os.environ.get("BATON_UI_HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1)")
+    ui.add_argument("--port", default=os.environ.get("BATON_UI_PORT", "3000"))
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
+    if args.command == "ui":
+        return ui(args.host, args.port)
     if args.command == "parse":
         from .project import prepare_manifest
 
         print(prepare_manifest())
         return 0
     return 2
+
+
+def ui_command(host: str, port: str) -> list[str]:
+    dagster = Path(sys.executable).with_name("dagster")
+    return [str(dagster) if dagster.exists() else "dagster", "dev", "-h", host, "-p", str(port), "-w", str(settings.REPO_ROOT / "workspace.yaml")]
+
+
+def ui(host: str, port: str) -> int:
+    from .project import prepare_manifest
+
+    settings.pin_environment()
+    prepare_manifest()
+    os.environ.setdefault("DAGSTER_HOME", str(settings.REPO_ROOT / ".dagster_home"))
+    # exec: `dagster dev` stays this process, so stopping it (Ctrl-C, kill <pid>) also stops its code servers.
+    command = ui_command(host, port)
+    os.execv(command[0], command) if os.path.isabs(command[0]) else os.execvp(command[0], command)
+    return 0
 
 
 def _say(message: str) -> None:

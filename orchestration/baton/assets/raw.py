@@ -1,17 +1,21 @@
 """One asset per landing entity: new export files -> `raw.<entity>` (+ quarantine, ledger)."""
 
 
+from datetime import datetime, timezone
+
 import dagster as dg
 
 from .. import settings
 from ..extract.entities import ENTITIES, Entity
-from ..faults import crash_point
+from ..faults import crash_point, fail_once_point
+from ..freshness import freshness_days, newest_file_age_days
 from ..extract.loader import load_entity
 from ..rules import load_rules
 from .balance import rows_balance_problems
 from ..resources import WarehouseResource
 
 ROWS_BALANCE_CHECK = "rows_balance"
+FRESHNESS_CHECK = "landing_freshness"
 
 
 def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
@@ -32,17 +36,26 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
                 asset=key,
                 blocking=True,
                 description="For every loaded file: rows read = rows in raw + rows in quarantine.",
-            )
+            ),
+            dg.AssetCheckSpec(
+                FRESHNESS_CHECK,
+                asset=key,
+                description="Warns when no new export file arrived for BATON_FRESHNESS_DAYS days (default 2).",
+            ),
         ],
+        # A transient failure (a network share hiccup, a file still being copied) gets two more tries.
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
     )
     def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         # Validating the rules first keeps a bad rules file from writing anything.
         load_rules(settings.rules_path())
         landing = settings.landing_dir()
+        fail_once_point(f"extract:{entity.name}")
         with warehouse.get_connection() as conn:
             loads = load_entity(conn, entity.name, landing, progress=context.log.info)
             problems = rows_balance_problems(conn, entity.name)
             total_rows = conn.execute(f"SELECT count(*) FROM raw.{entity.name}").fetchone()[0]
+            age_days = newest_file_age_days(conn, entity.name, datetime.now(timezone.utc).replace(tzinfo=None))
         crash_point(f"extract:after:{entity.name}")
         new = [load for load in loads if load.status != "unchanged"]
         failed = [load for load in new if load.status == "failed"]
@@ -65,7 +78,17 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
                     passed=not problems,
                     severity=dg.AssetCheckSeverity.ERROR,
                     metadata={"files_out_of_balance": len(problems), "details": "\n".join(problems[:20]) or "none"},
-                )
+                ),
+                dg.AssetCheckResult(
+                    check_name=FRESHNESS_CHECK,
+                    # an optional entity that never had a file is not stale
+                    passed=(age_days is None and entity.optional) or (age_days is not None and age_days <= freshness_days()),
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "newest_file_age_days": dg.MetadataValue.float(round(age_days, 2) if age_days is not None else -1.0),
+                        "max_age_days": dg.MetadataValue.float(freshness_days()),
+                    },
+                ),
             ],
         )
 

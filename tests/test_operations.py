@@ -1,0 +1,57 @@
+"""Operational settings: DuckDB limits, the UI's bind address, freshness, retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from baton.cli import ui_command
+from baton.freshness import newest_file_age_days
+from baton.resources import connect
+from conftest import REPO_ROOT, baton_env, run_baton
+
+
+def test_duckdb_limits_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATON_DUCKDB_MEMORY_LIMIT", "1GB")
+    monkeypatch.setenv("BATON_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("BATON_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
+    conn = connect(tmp_path / "w.duckdb")
+    try:
+        memory, threads, temp, tz = conn.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory'), current_setting('TimeZone')"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert (threads, temp, tz) == (1, str(tmp_path / "spill"), "UTC")
+    assert memory.replace(" ", "") in ("953.6MiB", "1.0GiB", "1GB", "953.6MB")
+
+
+def test_ui_binds_to_localhost_unless_told_otherwise() -> None:
+    command = ui_command("127.0.0.1", "3000")
+    assert command[1:5] == ["dev", "-h", "127.0.0.1", "-p"]
+
+
+def test_freshness_age_is_measured_from_the_newest_loaded_file(tmp_path: Path) -> None:
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn.execute("CREATE SCHEMA audit")
+    conn.execute("CREATE TABLE audit.load_ledger (entity VARCHAR, status VARCHAR, loaded_at TIMESTAMP)")
+    conn.execute(
+        "INSERT INTO audit.load_ledger VALUES ('leads', 'loaded', '2026-11-10 02:00'), ('leads', 'loaded', '2026-11-12 02:00'), "
+        "('leads', 'failed', '2026-11-14 02:00')"
+    )
+    now = dt.datetime(2026, 11, 15, 2, 0)
+    assert newest_file_age_days(conn, "leads", now) == pytest.approx(3.0)  # the failed file does not count
+    assert newest_file_age_days(conn, "deals", now) is None
+
+
+@pytest.mark.slow
+def test_a_transient_extract_failure_is_retried(tmp_path: Path) -> None:
+    marker = tmp_path / "failed-once"
+    completed = run_baton(baton_env(tmp_path, BATON_FAIL_ONCE="extract:leads", BATON_FAIL_ONCE_MARKER=str(marker)))
+    assert marker.exists(), "the injected failure did not happen"
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "injected transient failure" in completed.stdout + completed.stderr
