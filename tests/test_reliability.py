@@ -219,3 +219,32 @@ def test_hostile_rules_values_are_data_not_sql(tmp_path: Path) -> None:
         raw_leads = conn.execute("SELECT count(*) FROM raw.leads").fetchone()[0]
     assert hostile.lower() in industries
     assert leads > 300 and raw_leads > 300
+
+
+# --- re-delivery and late data -------------------------------------------------------------------
+
+
+def test_redelivered_file_and_late_events_next_run(built_warehouse: Path, warehouse_copy: Path, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(REPO_ROOT / "seeds", landing)
+    # the same deals export again under a new name: nothing new is loaded
+    shutil.copy(landing / "deals" / "deals_2026_11_01.csv", landing / "deals" / "deals_2026_11_01_resent.csv")
+    # events arriving after D-001 closed (2026-08-01), one inside its window, one after it
+    (landing / "engagement_events" / "events_2026_11_20_late.csv").write_text(
+        "event_id,lead_id,email,event_type,campaign_id,asset_name,occurred_at\n"
+        "E-LATE-1,S-001,,webinar_attendance,C-01,Late webinar,2026-07-01T10:00:00Z\n"
+        "E-LATE-2,S-001,,webinar_attendance,C-01,Late webinar,2026-08-02T10:00:00Z\n"
+    )
+    before = snapshot(warehouse_copy)
+    completed = run_baton(baton_env(tmp_path, BATON_LANDING_DIR=str(landing), BATON_DUCKDB_PATH=str(warehouse_copy)))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    with duckdb.connect(str(warehouse_copy), read_only=True) as conn:
+        assert conn.execute(
+            "SELECT status, rows_loaded FROM audit.load_ledger WHERE file_name = 'deals_2026_11_01_resent.csv'"
+        ).fetchall() == [("duplicate", 0)]
+        assert conn.execute("SELECT count(*) FROM raw.deals").fetchone()[0] == raw_counts(built_warehouse)["deals"]
+        d001 = conn.execute("SELECT influencing_touches FROM marts.fct_deals WHERE deal_id = 'D-001'").fetchone()[0]
+    before_d001 = next(row for row in before["fct_deals"] if row[0] == "D-001")
+    assert d001 == 3  # E-S01, E-S03 and the late E-LATE-1; E-LATE-2 is after closed_at
+    assert snapshot(warehouse_copy)["fct_leads"] == before["fct_leads"]
+    assert before_d001 is not None
