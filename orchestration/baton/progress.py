@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import dagster as dg
@@ -49,10 +50,22 @@ class ProgressPrinter:
         for event in result.all_events:
             if event.event_type == dg.DagsterEventType.STEP_FAILURE:
                 error = event.event_specific_data.error
-                message = error.message.strip().splitlines()[0] if error and error.message else "unknown error"
-                problems.append(f"step {event.step_key}: {message}")
+                problems.append(f"step {event.step_key}: {_summary(error)}")
             elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
                 evaluation = event.event_specific_data
                 if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
                     problems.append(f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
         return problems
+
+
+def _summary(error) -> str:
+    """The error's first line plus the lines that say what went wrong (dbt's errors come
+    after a long preamble, and the underlying cause is often a nested error)."""
+    while error is not None and error.cause is not None and "DagsterExecutionStepExecutionError" in (error.cls_name or ""):
+        error = error.cause
+    if error is None or not error.message:
+        return "unknown error"
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", error.message)
+    lines = [line.strip() for line in plain.strip().splitlines() if line.strip()]
+    telling = [line for line in lines[1:] if any(word in line for word in ("Error", "error", "FAIL", "failed", "Failure"))]
+    return "\n    ".join([lines[0], *telling[:10]])
