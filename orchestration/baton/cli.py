@@ -21,12 +21,21 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="load new landing files and rebuild every mart, once, in this process")
     commands.add_parser("parse", help="(re)build the dbt manifest the Dagster definitions load")
+    rules_cmd = commands.add_parser("rules", help="work with SAL rules files")
+    rules_sub = rules_cmd.add_subparsers(dest="rules_command", required=True)
+    diff = rules_sub.add_parser(
+        "diff", help="what a proposed SAL definition would change, next to the agreed one (read-only)"
+    )
+    diff.add_argument("proposed", type=Path, help="the proposed rules file")
+    diff.add_argument("--out", type=Path, help="write every lead that flips to this CSV file")
     ui = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on this machine only, unless told otherwise")
     ui.add_argument("--host", default=os.environ.get("BATON_UI_HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1)")
     ui.add_argument("--port", default=os.environ.get("BATON_UI_PORT", "3000"))
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
+    if args.command == "rules":
+        return rules_diff(args.proposed, args.out)
     if args.command == "ui":
         return ui(args.host, args.port)
     if args.command == "parse":
@@ -51,6 +60,26 @@ def ui(host: str, port: str) -> int:
     # exec: `dagster dev` stays this process, so stopping it (Ctrl-C, kill <pid>) also stops its code servers.
     command = ui_command(host, port)
     os.execv(command[0], command) if os.path.isabs(command[0]) else os.execvp(command[0], command)
+    return 0
+
+
+def rules_diff(proposed: Path, out: Path | None) -> int:
+    from .rules import RulesError
+    from .whatif import evaluate, render
+
+    settings.pin_environment()
+    warehouse = settings.duckdb_path()
+    if not warehouse.exists():
+        _say(f"error: no warehouse at {warehouse}: run `baton run` first (or set BATON_DUCKDB_PATH)")
+        return 2
+    try:
+        result = evaluate(warehouse, proposed, flips_csv=out)
+    except RulesError as error:
+        _say(f"error: {error}")
+        return 2
+    print(render(result))
+    if out is not None:
+        _say(f"{result.flip_count} flipping leads written to {out}")
     return 0
 
 
