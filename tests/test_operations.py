@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -55,3 +56,44 @@ def test_a_transient_extract_failure_is_retried(tmp_path: Path) -> None:
     assert marker.exists(), "the injected failure did not happen"
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "injected transient failure" in completed.stdout + completed.stderr
+
+
+@pytest.mark.slow
+def test_baton_ui_serves_the_whole_asset_graph(tmp_path: Path) -> None:
+    import json
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from conftest import BATON
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = baton_env(tmp_path)
+    log = (tmp_path / "ui.log").open("w")
+    process = subprocess.Popen([BATON, "ui", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
+        deadline, keys = time.monotonic() + 180, None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=query, headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    nodes = json.load(response)["data"]["assetNodes"]
+                keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
+                if keys:
+                    break
+            except (OSError, KeyError, TypeError, ValueError):
+                time.sleep(1)
+        assert keys, (tmp_path / "ui.log").read_text()[-3000:]
+        assert {"config/rules", "raw/leads", "marts/fct_leads", "marts/fct_deals", "serving/marts"} <= keys
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # dagster dev and the code server it started, by our own pid
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()

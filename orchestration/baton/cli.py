@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     diff.add_argument("proposed", type=Path, help="the proposed rules file")
     diff.add_argument("--out", type=Path, help="write every lead that flips to this CSV file")
-    ui = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on this machine only, unless told otherwise")
-    ui.add_argument("--host", default=os.environ.get("BATON_UI_HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1)")
-    ui.add_argument("--port", default=os.environ.get("BATON_UI_PORT", "3000"))
+    ui_parser = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on this machine only, unless told otherwise")
+    ui_parser.add_argument("--host", default=os.environ.get("BATON_UI_HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1)")
+    ui_parser.add_argument("--port", default=os.environ.get("BATON_UI_PORT", "3000"))
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
