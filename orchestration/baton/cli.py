@@ -56,7 +56,7 @@ def ui(host: str, port: str) -> int:
 
     settings.pin_environment()
     prepare_manifest()
-    os.environ.setdefault("DAGSTER_HOME", str(settings.REPO_ROOT / ".dagster_home"))
+    settings.ensure_dagster_home()
     # exec: `dagster dev` stays this process, so stopping it (Ctrl-C, kill <pid>) also stops its code servers.
     command = ui_command(host, port)
     os.execv(command[0], command) if os.path.isabs(command[0]) else os.execvp(command[0], command)
@@ -106,16 +106,22 @@ def run() -> int:
     from .project import prepare_manifest
 
     prepare_manifest()
-    os.environ.setdefault("DAGSTER_HOME", str(settings.REPO_ROOT / ".dagster_home"))
+    settings.ensure_dagster_home()
 
     import dagster as dg
 
     from .definitions import defs
     from .progress import ProgressPrinter
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    instance = dg.DagsterInstance.get()
     printer = ProgressPrinter(_say)
-    result = defs.resolve_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False)
+    # Dagster's own step events go to the UI's event log; the terminal gets INFO lines
+    # (each file loaded, each dbt model built) as they happen, then a summary.
+    result = defs.resolve_job_def("nightly").execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("BATON_LOG_LEVEL", "INFO")}}}},
+    )
     printer.replay(instance, result)
     elapsed = time.monotonic() - started
     failures = printer.failures(result)

@@ -71,3 +71,22 @@ def pii_key() -> str | None:
 
 def serve_pii() -> bool:
     return os.environ.get("BATON_SERVE_PII", "").strip().lower() in ("1", "true", "yes")
+
+
+DAGSTER_INSTANCE_YAML = """\
+# Written by Baton: no telemetry; one run at a time (runs also share a warehouse lock).
+telemetry:
+  enabled: false
+run_queue:
+  max_concurrent_runs: 1
+"""
+
+
+def ensure_dagster_home() -> Path:
+    """DAGSTER_HOME (default: the repo's .dagster_home), with telemetry off if it has no dagster.yaml yet."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_INSTANCE_YAML)
+    return home
