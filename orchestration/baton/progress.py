@@ -25,6 +25,9 @@ class ProgressPrinter:
                 seconds = entry.timestamp - started.get(step, entry.timestamp)
                 state = "ok" if event.event_type == dg.DagsterEventType.STEP_SUCCESS else "FAILED"
                 self._say(f"step {step}: {state} in {seconds:.1f}s")
+            elif event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY:
+                data = event.event_specific_data
+                self._say(f"step {step}: retrying after a failure: {_summary(data.error)}")
             elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
                 materialization = event.event_specific_data.materialization
                 figures = {
@@ -61,7 +64,7 @@ class ProgressPrinter:
 def _summary(error) -> str:
     """The error's first line plus the lines that say what went wrong (dbt's errors come
     after a long preamble, and the underlying cause is often a nested error)."""
-    while error is not None and error.cause is not None and "DagsterExecutionStepExecutionError" in (error.cls_name or ""):
+    while error is not None and error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError", "RetryRequestedFromPolicy"):
         error = error.cause
     if error is None or not error.message:
         return "unknown error"

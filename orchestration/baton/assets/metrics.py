@@ -38,4 +38,23 @@ def model_metadata(conn: duckdb.DuckDBPyConnection, asset_key: dg.AssetKey) -> d
         ).fetchall():
             metadata[f"pipeline_{category}"] = dg.MetadataValue.float(float(amount))
             metadata[f"deals_{category}"] = deals
+    if (schema, table) == ("marts", "fct_attribution_touches"):
+        metadata["top_channels_by_attributed_pipeline"] = dg.MetadataValue.md(top_channels_markdown(conn))
     return metadata
+
+
+ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay")
+
+
+def top_channels_markdown(conn: duckdb.DuckDBPyConnection, limit: int = 10) -> str:
+    """Attributed pipeline per channel under every model, the top channels by linear credit first."""
+    sums = ", ".join(f"sum(credited_{model}) AS {model}" for model in ATTRIBUTION_MODELS)
+    rows = conn.execute(
+        f"SELECT channel, {sums} FROM marts.fct_attribution_touches GROUP BY channel ORDER BY linear DESC, channel LIMIT {int(limit)}"
+    ).fetchall()
+    header = "| channel | " + " | ".join(ATTRIBUTION_MODELS) + " |"
+    rule = "|---|" + "---:|" * len(ATTRIBUTION_MODELS)
+    lines = [header, rule] + [
+        f"| {channel} | " + " | ".join(f"{value:,.0f}" for value in values) + " |" for channel, *values in rows
+    ]
+    return "\n".join(lines) if rows else "no attributed pipeline yet"
