@@ -8,19 +8,48 @@ the file is simply loaded by the next run. All row work happens inside DuckDB
 
 Values are trimmed (blank is null) and parsed here, once: downstream models
 read typed columns and never re-parse text.
+
+What happens to each kind of hostile input (readers.py has the reading side:
+encodings, ragged rows, quotes, row numbers, empty files, JSONL):
+
+- a file that cannot be read at all (not UTF-8, 0 bytes, not Parquet, no JSON
+  object in a .jsonl, a header without a required column or naming a contract
+  column twice, a link leading outside the landing folder) is recorded
+  `failed` with its reason and loads nothing; the other files still load;
+- a row that breaks the contract is quarantined with a reason naming the
+  field: `<column>: required value is missing`, `<column>: not a valid number:
+  <value>` (`1,200`, `12.5k`, `$1,000`, `n/a`, `1e400` are never guessed),
+  `<column>: not a valid ISO 8601 date/time: <value>` (2025-02-30, month 13,
+  hour 25), `event_type: unknown event type: <value>`, `neither lead_id nor
+  email is given`, `closed_at: a closed deal needs closed_at`, and, for an
+  earlier row whose key repeats later in the same file, `superseded by row N
+  of the same file (same key)`;
+- timestamps with an offset (`+02:00`, `+0200`, `+02`, `Z`) are converted to
+  UTC and stored as naive TIMESTAMP; without an offset they are UTC already;
+- columns match trimmed and case-insensitively; unknown columns are kept in
+  `_raw_row` only;
+- for every file, rows read = rows loaded + rows quarantined.
+
+File paths reach DuckDB only as bound parameters (glob-escaped, see
+readers.duckdb_path); identifiers are quoted with quote_ident and the
+file's own column names never appear in SQL text at all.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from . import readers
 from .entities import CLOSED_STAGES, ENTITIES, EVENT_TYPES, Entity, Kind
+from .errors import FileRejected
 from .landing import LandingFile, content_hash, discover
+
+__all__ = ["FileLoad", "FileRejected", "ensure_warehouse", "load_entity", "quote_ident", "quote_literal"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +57,8 @@ log = logging.getLogger(__name__)
 _ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?"
 _INTEGER = r"[+-]?\d+(\.0*)?"
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+
+EMPTY_FILE = "empty file (0 bytes)"
 
 METADATA_COLUMNS = (
     ("_record_key", "VARCHAR"),
@@ -37,10 +68,6 @@ METADATA_COLUMNS = (
     ("_raw_row", "JSON"),
     ("_loaded_at", "TIMESTAMP"),
 )
-
-
-class FileRejected(Exception):
-    """The file as a whole cannot be loaded (unreadable, missing a required column)."""
 
 
 @dataclass(frozen=True)
@@ -129,10 +156,15 @@ def load_entity(
 
 def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile) -> FileLoad:
     path = str(landing_file.path)
-    if landing_file.refusal:
+    refusal = landing_file.refusal
+    if refusal:
         digest, size = "refused:" + path, None
     else:
-        digest, size = content_hash(landing_file.path), landing_file.path.stat().st_size
+        try:
+            digest, size = content_hash(landing_file.path), landing_file.path.stat().st_size
+        except OSError as error:
+            digest, size = "unreadable:" + path, None
+            refusal = f"cannot read the file: {error.strerror or error}"
 
     seen = conn.execute(
         """
@@ -149,24 +181,27 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
         reason = "same content as a file already loaded"
         _record(conn, entity, path, digest, size, "duplicate", 0, 0, 0, reason)
         return FileLoad(entity.name, path, "duplicate", reason=reason)
-    if landing_file.refusal:
-        _record(conn, entity, path, digest, size, "failed", 0, 0, 0, landing_file.refusal)
-        return FileLoad(entity.name, path, "failed", reason=landing_file.refusal)
+    if size == 0:
+        refusal = EMPTY_FILE
+    if refusal:
+        _record(conn, entity, path, digest, size, "failed", 0, 0, 0, refusal)
+        return FileLoad(entity.name, path, "failed", reason=refusal)
 
     conn.execute("BEGIN TRANSACTION")
     try:
         file_id = conn.execute("SELECT nextval('audit.file_id_seq')").fetchone()[0]
-        _read_into_temp(conn, landing_file)
-        _parse_into_temp(conn, entity, path)
+        fmt = landing_file.format
+        names = readers.read(conn, landing_file.path, fmt, lambda found: _column_sources(entity, found, fmt, path))
+        _parse_into_temp(conn, entity, names, fmt, path)
         rows_read, rows_loaded, rows_quarantined = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE _reason IS NULL), count(*) FILTER (WHERE _reason IS NOT NULL) "
             "FROM _landing_parsed"
         ).fetchone()
-        names = ", ".join(quote_ident(c) for c in entity.column_names)
+        columns = ", ".join(quote_ident(c) for c in entity.column_names)
         conn.execute(
             f"""
-            INSERT INTO raw.{entity.name} ({names}, _record_key, _file_id, _source_file, _row_number, _raw_row, _loaded_at)
-            SELECT {names}, _record_key, ?, ?, _row_number, _raw_row, now()::TIMESTAMP
+            INSERT INTO raw.{entity.name} ({columns}, _record_key, _file_id, _source_file, _row_number, _raw_row, _loaded_at)
+            SELECT {columns}, _record_key, ?, ?, _row_number, _raw_row, now()::TIMESTAMP
             FROM _landing_parsed WHERE _reason IS NULL ORDER BY _row_number
             """,
             [file_id, path],
@@ -181,8 +216,10 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
         )
         _record(conn, entity, path, digest, size, "loaded", rows_read, rows_loaded, rows_quarantined, None, file_id)
         conn.execute("COMMIT")
-    except (duckdb.Error, FileRejected, UnicodeError) as error:
+    except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
         conn.execute("ROLLBACK")
+        if not isinstance(error, (duckdb.Error, FileRejected, OSError)):
+            log.exception("%s: unexpected error while loading %s", entity.name, path)
         reason = _readable(error)
         _record(conn, entity, path, digest, size, "failed", 0, 0, 0, reason)
         return FileLoad(entity.name, path, "failed", reason=reason)
@@ -208,125 +245,74 @@ def _readable(error: BaseException) -> str:
     return first_line[:500]
 
 
-# --- reading ---------------------------------------------------------------------------------
-
-
-def _read_into_temp(conn: duckdb.DuckDBPyConnection, landing_file: LandingFile) -> None:
-    """`_landing_read`: the file's columns as text, `_row_number` and `_raw_row` (JSON)."""
-    path = str(landing_file.path)
-    fmt = landing_file.format
-    if fmt == "csv":
-        conn.execute(
-            """
-            CREATE TEMP TABLE _landing_source AS
-            SELECT * FROM read_csv(?, header = true, all_varchar = true, delim = ',', quote = '"', escape = '"')
-            """,
-            [path],
-        )
-        # Temporary tables number rows from an internal offset; insertion order is file order.
-        _with_row_numbers(conn, "rowid - (SELECT min(rowid) FROM _landing_source) + 1")
-    elif fmt == "parquet":
-        conn.execute(
-            "CREATE TEMP TABLE _landing_source AS SELECT * FROM read_parquet(?, file_row_number = true)",
-            [path],
-        )
-        _with_row_numbers(conn, "file_row_number + 1", exclude=("file_row_number",))
-    elif fmt == "jsonl":
-        _read_jsonl(conn, path)
-    else:  # discover() only lists readable suffixes
-        raise FileRejected(f"unsupported file type: {landing_file.path.suffix}")
-
-
-def _with_row_numbers(conn, row_number_sql: str, exclude: Iterable[str] = ()) -> None:
-    columns = [
-        row[0] for row in conn.execute("DESCRIBE _landing_source").fetchall() if row[0] not in set(exclude)
-    ]
-    text_columns = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in columns)
-    raw_row = "json_object(" + ", ".join(f"{quote_literal(c)}, CAST({quote_ident(c)} AS VARCHAR)" for c in columns) + ")"
-    conn.execute(
-        f"""
-        CREATE TEMP TABLE _landing_read AS
-        SELECT {row_number_sql} AS _row_number, {raw_row} AS _raw_row, {text_columns}
-        FROM _landing_source
-        """
-    )
-    conn.execute("DROP TABLE _landing_source")
-
-
-def _read_jsonl(conn, path: str) -> None:
-    """JSON lines: a line that is not a JSON object is kept (and quarantined) rather than skipped."""
-    conn.execute(
-        """
-        CREATE TEMP TABLE _landing_lines AS
-        SELECT _row_number, line FROM (
-            SELECT unnest(lines) AS line, generate_subscripts(lines, 1) AS _row_number
-            FROM (SELECT string_split(replace(content, chr(13), ''), chr(10)) AS lines FROM read_text(?))
-        ) WHERE trim(line) <> ''
-        """,
-        [path],
-    )
-    keys = [
-        row[0]
-        for row in conn.execute(
-            """
-            SELECT DISTINCT unnest(json_keys(CASE WHEN _is_object THEN line END)) AS k
-            FROM (SELECT line, CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END AS _is_object
-                  FROM _landing_lines)
-            ORDER BY k
-            """
-        ).fetchall()
-    ]
-    extract = ", ".join(
-        f"CASE WHEN _is_object THEN json_extract_string(line, {quote_literal('$.' + _json_path_key(k))}) END AS {quote_ident(k)}"
-        for k in keys
-    )
-    conn.execute(
-        f"""
-        CREATE TEMP TABLE _landing_read AS
-        SELECT _row_number,
-               CASE WHEN _is_object THEN line::JSON ELSE to_json(line) END AS _raw_row,
-               _is_object AS _is_json_object
-               {', ' + extract if extract else ''}
-        FROM (
-            SELECT *, CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END AS _is_object
-            FROM _landing_lines
-        )
-        """
-    )
-    conn.execute("DROP TABLE _landing_lines")
-
-
-def _json_path_key(key: str) -> str:
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def _parse_into_temp(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str) -> None:
+def _column_sources(entity: Entity, names: list[str], fmt: str, path: str) -> dict[str, list[int]]:
+    """Contract column -> the 1-based positions of the file's columns that hold it.
+
+    Names match trimmed and case-insensitively. A CSV or Parquet file that names
+    a required column nowhere, or any contract column twice, is rejected as a
+    whole: which of two `email` columns is the email is not ours to guess. In
+    JSON lines keys vary from object to object, so a column may come under
+    several spellings; a row that gives two of them is quarantined instead.
+    """
+    positions: dict[str, list[int]] = {}
+    for index, name in enumerate(names, start=1):
+        positions.setdefault(name.strip().lower(), []).append(index)
+    sources = {c: positions.get(c, []) for c in entity.column_names}
+    if fmt != "jsonl" or names:
+        missing = [c for c in entity.required if not sources[c]]
+        if missing:
+            shown = ", ".join(_shown(n) for n in names) if names else "nothing"
+            hint = ""
+            if fmt == "csv" and len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
+                hint = "; the file must be comma-separated"
+            raise FileRejected(
+                f"{Path(path).name}: missing required column(s) {', '.join(missing)} "
+                f"({'keys' if fmt == 'jsonl' else 'header'} has: {shown}){hint}"
+            )
+    if fmt != "jsonl":
+        for column, found in sources.items():
+            if len(found) > 1:
+                spelled = ", ".join(f"{i} ('{_shown(names[i - 1])}')" for i in found)
+                raise FileRejected(f"{Path(path).name}: duplicated column {column}: header columns {spelled} all name it")
+    return sources
+
+
+def _shown(name: str) -> str:
+    """A column name fit for a one-line reason."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
+
+
+def _parse_into_temp(conn: duckdb.DuckDBPyConnection, entity: Entity, names: list[str], fmt: str, path: str) -> None:
     """`_landing_parsed`: typed contract columns, `_record_key` and `_reason` (null for a good row)."""
-    present = [row[0] for row in conn.execute("DESCRIBE _landing_read").fetchall()]
-    by_lower: dict[str, str] = {}
-    for name in present:
-        if name.startswith("_") and name in ("_row_number", "_raw_row", "_is_json_object"):
-            continue
-        by_lower.setdefault(name.strip().lower(), name)
-    missing = [c for c in entity.required if c not in by_lower]
-    if missing:
-        raise FileRejected(
-            f"{Path(path).name}: missing required column(s) {', '.join(missing)} "
-            f"(header has: {', '.join(n for n in present if not n.startswith('_')) or 'nothing'})"
-        )
+    sources = _column_sources(entity, names, fmt, path)
 
-    cleaned = []
+    def clean(position: int) -> str:
+        # Blank is null: trim white space (spaces, tabs, line breaks, NBSP) then '' -> null.
+        return f"nullif(regexp_replace(c{position}, '^[\\s\\x{{a0}}\\x{{feff}}]+|[\\s\\x{{a0}}\\x{{feff}}]+$', '', 'g'), '')"
+
+    cleaned, reasons, given_twice = [], [], []
+    parameters: list[str] = []  # the file's own names only ever travel as parameters
     for column in entity.columns:
-        source = by_lower.get(column.name)
-        value = (
-            f"nullif(regexp_replace({quote_ident(source)}, '^\\s+|\\s+$', '', 'g'), '')" if source else "NULL::VARCHAR"
-        )
+        found = sources[column.name]
+        if not found:
+            value = "NULL::VARCHAR"
+        elif len(found) == 1:
+            value = clean(found[0])
+        else:  # JSON lines only: the same column under several keys
+            value = f"coalesce({', '.join(clean(i) for i in found)})"
+            given = " + ".join(f"({clean(i)} IS NOT NULL)::INTEGER" for i in found)
+            keys = ", ".join(names[i - 1] for i in found)
+            given_twice.append(f"CASE WHEN {given} > 1 THEN ?::VARCHAR END")
+            parameters.append(f"{column.name}: given more than once (keys {keys})")
         cleaned.append(f"{value} AS {quote_ident(column.name)}")
+    if given_twice:
+        cleaned.append(f"nullif(concat_ws('; ', {', '.join(given_twice)}), '') AS _given_twice")
+        reasons.insert(0, "_given_twice")
 
-    typed, reasons = [], []
+    typed = []
     for column in entity.columns:
         name = quote_ident(column.name)
         parsed = _typed_sql(column.kind, name)
@@ -364,23 +350,18 @@ def _parse_into_temp(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str)
         ]
         parts.append(f"coalesce({', '.join(options)})" if len(options) > 1 else options[0])
     all_parts = " AND ".join(f"({p}) IS NOT NULL" for p in parts)
-    record_key = f"CASE WHEN {all_parts} THEN to_json([{', '.join(parts)}])::VARCHAR END"
-    row_reasons = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')"
-    if "_is_json_object" in present:
-        row_reasons = f"CASE WHEN NOT _is_json_object THEN 'line is not a JSON object' ELSE {row_reasons} END"
+    record_key = f"CASE WHEN _problem IS NULL AND {all_parts} THEN to_json([{', '.join(parts)}])::VARCHAR END"
+    # A row that could not be split into fields has only its structural problem as reason.
+    row_reasons = f"coalesce(_problem, nullif(concat_ws('; ', {', '.join(reasons)}), ''))"
 
-    extra_source = ", _is_json_object" if "_is_json_object" in present else ""
     conn.execute(
         f"""
         CREATE TEMP TABLE _landing_parsed AS
         WITH cleaned AS (
-            SELECT _row_number, _raw_row{extra_source}, {', '.join(cleaned)} FROM _landing_read
+            SELECT _row_number, _raw_row, _problem, {', '.join(cleaned)} FROM _landing_read
         ),
         checked AS (
-            SELECT *,
-                   {record_key} AS _record_key,
-                   {row_reasons} AS _reasons
-            FROM cleaned
+            SELECT *, {record_key} AS _record_key, {row_reasons} AS _reasons FROM cleaned
         ),
         superseded AS (
             SELECT *,
@@ -391,7 +372,8 @@ def _parse_into_temp(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str)
                nullif(concat_ws('; ', _reasons, CASE WHEN _last_row > _row_number
                    THEN 'superseded by row ' || _last_row || ' of the same file (same key)' END), '') AS _reason
         FROM superseded
-        """
+        """,
+        parameters,
     )
 
 
@@ -399,7 +381,8 @@ def _typed_sql(kind: Kind, name: str) -> str:
     if kind is Kind.INTEGER:
         return f"CASE WHEN regexp_full_match({name}, '{_INTEGER}') THEN TRY_CAST(regexp_replace({name}, '\\.0*$', '') AS BIGINT) END"
     if kind is Kind.NUMBER:
-        return f"CASE WHEN regexp_full_match({name}, '{_NUMBER}') THEN TRY_CAST({name} AS DOUBLE) END"
+        number = f"TRY_CAST({name} AS DOUBLE)"
+        return f"CASE WHEN regexp_full_match({name}, '{_NUMBER}') AND isfinite({number}) THEN {number} END"
     if kind in (Kind.TIMESTAMP, Kind.DATE):
         as_utc = f"TRY_CAST(upper({name}) AS TIMESTAMPTZ)::TIMESTAMP"
         value = f"CASE WHEN regexp_full_match({name}, '{_ISO_TIMESTAMP}') THEN {as_utc} END"
