@@ -46,6 +46,7 @@ import duckdb
 
 from . import readers
 from .entities import CLOSED_STAGES, ENTITIES, EVENT_TYPES, Entity, Kind
+from ..faults import crash_point
 from .errors import FileRejected
 from .landing import LandingFile, content_hash, discover
 
@@ -215,10 +216,17 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
             [file_id, entity.name, path],
         )
         _record(conn, entity, path, digest, size, "loaded", rows_read, rows_loaded, rows_quarantined, None, file_id)
+        crash_point(f"extract:before_commit:{entity.name}")
         conn.execute("COMMIT")
+    except OSError:
+        # An I/O error says nothing about the file's content (a share hiccup, a
+        # file still being copied): nothing is recorded, the step fails and its
+        # retry policy (or the next run) tries the file again.
+        conn.execute("ROLLBACK")
+        raise
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
         conn.execute("ROLLBACK")
-        if not isinstance(error, (duckdb.Error, FileRejected, OSError)):
+        if not isinstance(error, (duckdb.Error, FileRejected)):
             log.exception("%s: unexpected error while loading %s", entity.name, path)
         reason = _readable(error)
         _record(conn, entity, path, digest, size, "failed", 0, 0, 0, reason)
