@@ -18,6 +18,11 @@ def test_definitions_load_with_the_whole_graph() -> None:
         "marts/fct_leads",
         "marts/lead_to_sal_monthly",
         "marts/fct_deals",
+        "marts/fct_attribution_touches",
+        "marts/campaign_performance",
+        "marts/abm_accounts",
+        "marts/funnel_monthly",
+        "serving/marts",
     ):
         assert expected in keys
     assert job.executor_def is dg.in_process_executor
@@ -42,3 +47,14 @@ def test_checks_cover_balance_undetermined_share_and_dbt_tests() -> None:
     assert ("raw/leads", "rows_balance") in check_keys
     assert ("marts/fct_leads", "undetermined_share_within_threshold") in check_keys
     assert ("marts/fct_leads", "unique_fct_leads_lead_id") in check_keys
+    assert ("marts/fct_attribution_touches", "assert_attribution_weights_sum_to_one") in check_keys
+    assert ("raw/leads", "landing_freshness") in check_keys
+
+
+def test_blocking_balance_check_and_retrying_extract() -> None:
+    from baton.definitions import defs
+
+    raw_leads = defs.resolve_assets_def(dg.AssetKey(["raw", "leads"]))
+    [balance] = [spec for spec in raw_leads.check_specs if spec.name == "rows_balance"]
+    assert balance.blocking
+    assert raw_leads.op.retry_policy.max_retries == 2
