@@ -193,3 +193,68 @@ def test_malformed_rows_are_quarantined_while_good_rows_load(tmp_path: Path) -> 
     assert query(warehouse, "SELECT created_at, account_id, sal_status FROM marts.fct_leads WHERE lead_id = 'N-1'") == [
         (dt.datetime(2026, 11, 20, 7), "A-001", "accepted")
     ]
+
+
+def test_story_attribution_abm_and_funnel_match_hand_computation(built_warehouse: Path) -> None:
+    # D-001 has two touches: t1 = E-S01 (C-01, webinar, 2026-03-03), t2 = E-S03 (C-03, paid_social, 2026-08-01 = closed_at).
+    # W-shaped: the only contact (S-001) was created 2026-02-01, before any touch -> LC = t1; OC = last touch at or
+    # before 2026-06-01 = t1. t1 holds all three milestones (0.9), t2 none: it takes the 0.1.
+    # Time decay: t1 is 151 days before closed_at, t2 0 days: 2^(-151/7) / (1 + 2^(-151/7)) and the rest.
+    rows = query(
+        built_warehouse,
+        """
+        SELECT event_id, touch_position, touch_count, channel, w_first_touch, w_last_touch, w_linear, w_u_shaped,
+               w_w_shaped, w_time_decay, credited_w_shaped
+        FROM marts.fct_attribution_touches WHERE deal_id = 'D-001' ORDER BY touch_position
+        """,
+    )
+    decay = 2 ** (-151 / 7)
+    expected = [
+        ("E-S01", 1, 2, "webinar", 1.0, 0.0, 0.5, 0.5, 0.9, decay / (1 + decay), 108000.0),
+        ("E-S03", 2, 2, "paid_social", 0.0, 1.0, 0.5, 0.5, 0.1, 1 / (1 + decay), 12000.0),
+    ]
+    assert [r[:4] for r in rows] == [e[:4] for e in expected]
+    for row, want in zip(rows, expected):
+        assert row[4:] == pytest.approx(want[4:], rel=1e-12, abs=1e-12)
+
+    # Target A-001 (by account_id): its one lead S-001 is a SAL; D-001 is won (120000); Ana's last event
+    # (2026-08-01) is before the 90 days [2026-08-18, 2026-11-16). Target hooli.com (by domain, A-006): leads S-007
+    # and S-009, no SAL; Gina's E-S05 at 2026-11-15 23:59:59 is inside, E-S06 at midnight is not; D-003 is open.
+    abm = query(
+        built_warehouse,
+        """
+        SELECT account_id, matched_by, leads, sals, engaged_contacts_90d, touches_90d, open_pipeline, won_arr, journey_stage
+        FROM marts.abm_accounts WHERE target_account_id = 'A-001' OR target_domain = 'hooli.com' ORDER BY account_id
+        """,
+    )
+    assert abm == [
+        ("A-001", "account_id", 1, 1, 0, 0, 0.0, 120000.0, "customer"),
+        ("A-006", "domain", 2, 0, 1, 1, 30000.0, 0.0, "opportunity"),
+    ]
+
+    # C-99 is used by two leads but missing from campaigns: a row with no name, no cost, channel unknown, zeros.
+    assert query(
+        built_warehouse,
+        "SELECT campaign_name, channel, cost, leads, influenced_deals, attributed_pipeline_linear, cost_per_lead FROM marts.campaign_performance WHERE campaign_id = 'C-99'",
+    ) == [(None, "unknown", None, 2, 0, 0.0, None)]
+
+    # Funnel cohort 2026-02 x sales_outbound: S-001 (SAL) originated D-001 (won); the other cohort leads are
+    # counted from fct_leads/fct_deals, so the percentages must agree with their own counts.
+    [(leads, sals, opportunities, sal_opportunities, won, sal_to_opp, opp_to_won)] = query(
+        built_warehouse,
+        """
+        SELECT leads, sals, opportunities, sal_opportunities, won, sal_to_opportunity_pct, opportunity_to_won_pct
+        FROM marts.funnel_monthly WHERE month = DATE '2026-02-01' AND lead_source = 'sales_outbound'
+        """,
+    )
+    assert sal_opportunities >= 1 and won >= 1  # S-001 / D-001
+    assert sal_to_opp == pytest.approx(sal_opportunities / sals)
+    assert opp_to_won == pytest.approx(won / opportunities)
+    [(expected_opportunities,)] = query(
+        built_warehouse,
+        """
+        SELECT count(DISTINCT l.lead_id) FROM marts.fct_leads l JOIN marts.fct_deals d ON d.originating_person_id = l.lead_id
+        WHERE l.lead_source = 'sales_outbound' AND l.created_at >= '2026-02-01' AND l.created_at < '2026-03-01'
+        """,
+    )
+    assert opportunities == expected_opportunities
