@@ -1,0 +1,1 @@
+"""Baton benchmarks: `python -m benchmarks --help` (see benchmarks/README.md)."""
