@@ -21,6 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="load new landing files and rebuild every mart, once, in this process")
     commands.add_parser("parse", help="(re)build the dbt manifest the Dagster definitions load")
+    generate_parser = commands.add_parser("generate", help="write a synthetic landing folder at scale (inside DuckDB)")
+    generate_parser.add_argument("out", type=Path)
+    generate_parser.add_argument("--leads", type=int, required=True, help="lead records (events: 20 per lead)")
+    generate_parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    generate_parser.add_argument("--seed", type=int, default=42)
+    bench_parser = commands.add_parser("bench", help="time full and nightly builds at scale (see benchmarks/README.md)")
+    bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments of python -m benchmarks")
     rules_cmd = commands.add_parser("rules", help="work with SAL rules files")
     rules_sub = rules_cmd.add_subparsers(dest="rules_command", required=True)
     diff = rules_sub.add_parser(
@@ -34,6 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
+    if args.command == "generate":
+        from .generate import generate
+
+        counts = generate(args.out, args.leads, args.format, args.seed, progress=_say)
+        _say(", ".join(f"{entity} {rows:,}" for entity, rows in counts.items()))
+        return 0
+    if args.command == "bench":
+        sys.path.insert(0, str(settings.REPO_ROOT))
+        from benchmarks.__main__ import main as bench_main
+
+        return bench_main(args.bench_args)
     if args.command == "rules":
         return rules_diff(args.proposed, args.out)
     if args.command == "ui":
