@@ -58,3 +58,18 @@ def test_blocking_balance_check_and_retrying_extract() -> None:
     [balance] = [spec for spec in raw_leads.check_specs if spec.name == "rows_balance"]
     assert balance.blocking
     assert raw_leads.op.retry_policy.max_retries == 2
+
+
+def test_manifest_is_reparsed_only_when_the_dbt_project_changed() -> None:
+    import os
+
+    from baton.project import baton_dbt_project, manifest_is_current, prepare_manifest
+
+    manifest = prepare_manifest(force=True)
+    assert manifest_is_current()
+    model = next((baton_dbt_project.project_dir / "models" / "marts").glob("*.sql"))
+    os.utime(manifest, (model.stat().st_mtime - 10, model.stat().st_mtime - 10))  # a model edited after the parse
+    assert not manifest_is_current()
+    before = manifest.stat().st_mtime
+    prepare_manifest()
+    assert manifest.stat().st_mtime > before and manifest_is_current()

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "parse":
         from .project import prepare_manifest
 
-        print(prepare_manifest())
+        print(prepare_manifest(force=True))
         return 0
     return 2
 

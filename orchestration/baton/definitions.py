@@ -11,7 +11,7 @@ from .assets.dbt import baton_dbt_models
 from .assets.raw import raw_assets
 from .assets.serving import serving_copy
 from .checks import undetermined_share_within_threshold
-from .project import baton_dbt_project
+from .project import baton_dbt_project, dbt_executable
 from .resources import WarehouseResource
 
 settings.pin_environment()
@@ -37,7 +37,11 @@ defs = dg.Definitions(
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     resources={
-        "dbt": DbtCliResource(project_dir=baton_dbt_project, profiles_dir=str(baton_dbt_project.profiles_dir)),
+        "dbt": DbtCliResource(
+            project_dir=baton_dbt_project,
+            profiles_dir=str(baton_dbt_project.profiles_dir),
+            dbt_executable=dbt_executable(),
+        ),
         "warehouse": WarehouseResource(database=dg.EnvVar("BATON_DUCKDB_PATH")),
     },
 )

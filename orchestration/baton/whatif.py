@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from . import settings
+from .project import dbt_executable
 from .rules import load_rules
 from .rules_table import write_rules_table
 
@@ -51,9 +51,8 @@ def compile_rule_chain(workdir: Path) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    dbt = Path(sys.executable).with_name("dbt")
     command = [
-        str(dbt) if dbt.exists() else "dbt", "compile", "--quiet",
+        dbt_executable(), "compile", "--quiet",
         "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
         "--target-path", str(workdir / "target"), "--select", *RULE_CHAIN,
     ]
