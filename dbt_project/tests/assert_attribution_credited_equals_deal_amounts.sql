@@ -3,7 +3,7 @@
 -- amounts of a deal add up to its amount, and exactly the deals with touches
 -- (fct_deals.influencing_touches > 0) have attribution rows, as many as touches.
 -- Returns one row per deal (and model) that breaks this.
-{%- set attribution_models = ['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'] %}
+{%- set attribution_models = attribution_models() %}
 with credited as (
     select
         deal_id,

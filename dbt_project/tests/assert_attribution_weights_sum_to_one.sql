@@ -1,7 +1,7 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_attribution_touches'}}}) }}
 -- CONTRACT s6: for every deal with touches and every model, the weights sum to 1.
 -- Returns one row per deal and model whose weights are off by 1e-9 or more.
-{%- set attribution_models = ['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'] %}
+{%- set attribution_models = attribution_models() %}
 with sums as (
     select
         deal_id,

@@ -4,7 +4,7 @@
 -- attributed_pipeline_<model> adds up to the amounts of the deals with touches,
 -- attributed_won_<model> to those of the won ones, and leads / sals to fct_leads.
 -- Returns one row per figure that does not add up.
-{%- set attribution_models = ['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'] %}
+{%- set attribution_models = attribution_models() %}
 with deals as (
     select
         coalesce(sum(amount), 0) as pipeline,

@@ -3,7 +3,7 @@
 -- cost null, channel 'unknown'), and one row with a null campaign_id for leads
 -- and touches without a campaign. Counts and sums over nothing are 0; cost stays
 -- null when unknown; ratios are null when their divisor is 0.
-{%- set attribution_models = ['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'] %}
+{%- set attribution_models = attribution_models() %}
 with campaigns as (
     select * from {{ ref('stg_campaigns') }}
 ),

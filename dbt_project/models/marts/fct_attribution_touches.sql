@@ -1,7 +1,7 @@
 -- Deal x touch with the weight and the credited amount (weight x deal amount)
 -- of every attribution model (CONTRACT s6). Weights come from
 -- int_attribution_weights, the one place they are defined.
-{%- set attribution_models = ['first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay'] %}
+{%- set attribution_models = attribution_models() %}
 with touches as (
     select * from {{ ref('int_attribution_touches') }}
 ),

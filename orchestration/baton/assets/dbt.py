@@ -1,7 +1,9 @@
 """The dbt models as Dagster assets; dbt data tests surface as asset checks."""
 
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -28,6 +30,7 @@ BUILD_ARGS = ["build", "--exclude", "resource_type:unit_test"]
 def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
     # dbt holds DuckDB's write lock while it runs, so figures for the UI are read
     # once it has finished, then attached to each model's materialization.
+    _keep_recent_invocation_folders(baton_dbt_project.project_dir / "target")
     events: list[Any] = []
     failure: BaseException | None = None
     try:
@@ -44,3 +47,11 @@ def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
                 yield event
     if failure is not None:
         raise failure
+
+
+def _keep_recent_invocation_folders(target: Path, keep: int = 5) -> None:
+    """dagster-dbt gives every invocation its own folder under target/; keep the latest few
+    (for debugging a failed night) instead of one more folder every night."""
+    folders = sorted(target.glob(f"{baton_dbt_models.op.name}-*"), key=lambda p: p.stat().st_mtime)
+    for folder in folders[:-keep] if len(folders) > keep else []:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -43,17 +43,22 @@ def model_metadata(conn: duckdb.DuckDBPyConnection, asset_key: dg.AssetKey) -> d
     return metadata
 
 
-ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "time_decay")
-
-
 def top_channels_markdown(conn: duckdb.DuckDBPyConnection, limit: int = 10) -> str:
-    """Attributed pipeline per channel under every model, the top channels by linear credit first."""
-    sums = ", ".join(f"sum(credited_{model}) AS {model}" for model in ATTRIBUTION_MODELS)
+    """Attributed pipeline per channel under every model (the mart's `credited_<model>`
+    columns), the top channels by linear credit first."""
+    models = [
+        row[0].removeprefix("credited_")
+        for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
+            "AND table_name = 'fct_attribution_touches' AND column_name LIKE 'credited\\_%' ESCAPE '\\' ORDER BY ordinal_position"
+        ).fetchall()
+    ]
+    sums = ", ".join(f'sum("credited_{model}") AS "{model}"' for model in models)
     rows = conn.execute(
         f"SELECT channel, {sums} FROM marts.fct_attribution_touches GROUP BY channel ORDER BY linear DESC, channel LIMIT {int(limit)}"
     ).fetchall()
-    header = "| channel | " + " | ".join(ATTRIBUTION_MODELS) + " |"
-    rule = "|---|" + "---:|" * len(ATTRIBUTION_MODELS)
+    header = "| channel | " + " | ".join(models) + " |"
+    rule = "|---|" + "---:|" * len(models)
     lines = [header, rule] + [
         f"| {channel} | " + " | ".join(f"{value:,.0f}" for value in values) + " |" for channel, *values in rows
     ]
