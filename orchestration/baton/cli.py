@@ -75,6 +75,8 @@ def ui(host: str, port: str) -> int:
     settings.pin_environment()
     prepare_manifest()
     settings.ensure_dagster_home()
+    # the code server `dagster dev` starts must find this environment's dbt and dagster
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")])
     # exec: `dagster dev` stays this process, so stopping it (Ctrl-C, kill <pid>) also stops its code servers.
     command = ui_command(host, port)
     os.execv(command[0], command) if os.path.isabs(command[0]) else os.execvp(command[0], command)

@@ -8,6 +8,7 @@ the tests and CI call `prepare_manifest()` first; `dagster dev` relies on
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,12 @@ baton_dbt_project.prepare_if_dev()
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this Python (the project's venv), so nothing depends on an activated venv."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
+    """The dbt installed in this Python environment (the project's venv), so nothing
+    depends on an activated venv; else whatever `dbt` is on PATH."""
+    for candidate in (Path(sys.prefix) / "bin" / "dbt", Path(sys.executable).with_name("dbt")):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
 
 
 def _project_files() -> list[Path]:
