@@ -1,6 +1,5 @@
 """The dbt models as Dagster assets; dbt data tests surface as asset checks."""
 
-
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +9,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from ..project import baton_dbt_project
-from .metrics import model_metadata
 from ..resources import WarehouseResource
+from .metrics import model_metadata
 
 TRANSLATOR = DagsterDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
@@ -32,11 +31,11 @@ def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     # once it has finished, then attached to each model's materialization.
     _keep_recent_invocation_folders(baton_dbt_project.project_dir / "target")
     events: list[Any] = []
-    failure: BaseException | None = None
+    failure: Exception | None = None
     try:
         for event in dbt.cli(BUILD_ARGS, context=context).stream():
             events.append(event)
-    except BaseException as error:  # noqa: BLE001 - re-raised below, after the good events
+    except Exception as error:  # noqa: BLE001 - re-raised below, after the models that did build
         failure = error
     with warehouse.get_connection() as conn:
         for event in events:
