@@ -657,3 +657,66 @@ def test_paths_are_absolute_for_duckdb(conn, landing, monkeypatch) -> None:
     put(landing, "leads", "good.csv", fixture="leads_good.csv")
     load(conn, "leads", Path(os.path.relpath(landing)))
     assert raw(conn, "leads", "lead_id") == [("H-1",), ("H-2",)]
+
+
+# --- large files: streaming load, exact row numbers -------------------------------------------
+
+
+def test_row_numbers_stay_exact_around_many_rejected_rows_and_blank_lines(conn, landing) -> None:
+    # Rejected records are numbered by DuckDB, good ones by the loader (k-th good record + the
+    # rejected rows before it): row n below is lead H-n, whatever surrounds it.
+    text, rejected = [LEADS_HEADER], []
+    for n in range(1, 3001):
+        if n % 97 == 0:
+            text.append("\n" if n % 2 else "\n\n")  # blank lines are not rows
+        if n == 1 or n == 3000 or n % 7 == 0 or 1500 <= n <= 1510:
+            text.append(f"H-{n},{n}@example.com,webinar\n")  # too few fields
+            rejected.append(n)
+        elif n % 13 == 0:
+            text.append(f"H-{n},{n}@example.com,webinar,2026-01-05,surplus\n")  # too many
+            rejected.append(n)
+        else:
+            text.append(f'H-{n},"{n}@example.com",webinar,2026-01-05\n')
+    put(landing, "leads", "big.csv", "".join(text))
+    load(conn, "leads", landing)
+    assert ledger(conn) == [("big.csv", "loaded", 3000, 3000 - len(rejected), len(rejected), None)]
+    loaded = raw(conn, "leads", "lead_id, _row_number")
+    assert len(loaded) == 3000 - len(rejected)
+    assert [row for row in loaded if row[0] != f"H-{row[1]}"] == []
+    assert [row for _, row, _ in quarantine(conn)] == rejected
+    assert quarantined_raw(conn, 1500) == "H-1500,1500@example.com,webinar"
+
+
+def test_a_key_repeated_several_times_supersedes_every_earlier_row(conn, landing) -> None:
+    put(landing, "leads", "repeats.csv", LEADS_HEADER
+        + "H-1,a@example.com,webinar,2026-01-05\n"
+        + "H-2,b@example.com,webinar,2026-01-05\n"
+        + "H-1,c@example.com,webinar,2026-02-30\n"  # bad, and superseded too
+        + "H-3,d@example.com,webinar,2026-01-05\n"
+        + " H-1 ,e@example.com,ebook,2026-01-06\n"  # the same key once trimmed
+        + "H-2,,,2026-01-07\n")  # the last H-2 is bad itself: the earlier one still goes
+    load(conn, "leads", landing)
+    assert raw(conn, "leads", "lead_id, email, _row_number") == [("H-3", "d@example.com", 4), ("H-1", "e@example.com", 5)]
+    assert quarantine(conn) == [
+        ("repeats.csv", 1, "superseded by row 5 of the same file (same key)"),
+        ("repeats.csv", 2, "superseded by row 6 of the same file (same key)"),
+        ("repeats.csv", 3, "created_at: not a valid ISO 8601 date/time: 2026-02-30; "
+                           "superseded by row 5 of the same file (same key)"),
+        ("repeats.csv", 6, "lead_source: required value is missing"),
+    ]
+    assert quarantined_raw(conn, 1)["email"] == "a@example.com"
+    assert ledger(conn) == [("repeats.csv", "loaded", 6, 2, 4, None)]
+
+
+def test_scratch_files_are_removed_and_settings_restored(conn, landing, tmp_path) -> None:
+    spill = tmp_path / "spill [1] 'q'"  # DuckDB would glob-expand the scratch file's path too
+    conn.execute("SET temp_directory = ?", [str(spill)])
+    conn.execute("SET preserve_insertion_order = true")
+    stale = spill / "baton-extract-999999999-x"  # left by a process that died mid-file
+    stale.mkdir(parents=True)
+    put(landing, "leads", "a_good.csv", fixture="leads_good.csv")
+    put(landing, "leads", "b_ragged.csv", fixture="ragged.csv")
+    put(landing, "leads", "c_latin1.csv", (LEADS_HEADER + "H-7,jos\xe9@example.com,webinar,2026-01-05\n").encode("latin-1"))
+    assert [r.status for r in load(conn, "leads", landing)] == ["loaded", "loaded", "failed"]
+    assert list(spill.iterdir()) == []
+    assert conn.execute("SELECT current_setting('preserve_insertion_order')").fetchone() == (True,)

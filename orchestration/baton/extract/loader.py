@@ -6,6 +6,12 @@ to `audit.load_ledger`. A crash mid-file therefore leaves no trace of it and
 the file is simply loaded by the next run. All row work happens inside DuckDB
 (read_csv / read_parquet / read_text); Python only builds the SQL.
 
+Large files stream: no step holds a whole file's rows in memory (see
+`_load_rows` and readers.py). A CSV file is read once, in order, into a
+numbered scratch copy (Parquet) in DuckDB's temp_directory (else TMPDIR),
+deleted when the file is done; rows are written to raw in no particular
+order, `_row_number` says where each came from.
+
 Values are trimmed (blank is null) and parsed here, once: downstream models
 read typed columns and never re-parse text.
 
@@ -38,6 +44,10 @@ file's own column names never appear in SQL text at all.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +70,13 @@ _INTEGER = r"[+-]?\d+(\.0*)?"
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
 EMPTY_FILE = "empty file (0 bytes)"
+
+# White space trimmed from every value (blank is null): RE2's \s (tab, LF, FF, CR, space) plus
+# NBSP and BOM; and the same characters as code points.
+_BLANK = "[\\s\\x{a0}\\x{feff}]"
+_BLANK_CODES = "[9, 10, 12, 13, 32, 160, 65279]"
+_SCRATCH_PREFIX = "baton-extract-"
+_TEMP_TABLES = ("_landing_repeated_keys", "_landing_flagged", "_landing_rejected")
 
 METADATA_COLUMNS = (
     ("_record_key", "VARCHAR"),
@@ -142,6 +159,7 @@ def load_entity(
     """Load every new file of one entity; files already in the ledger are left alone."""
     entity = ENTITIES[entity_name]
     ensure_warehouse(conn)
+    _remove_stale_scratch(conn)
     results = []
     for landing_file in discover(landing_dir, entity.name):
         result = _load_one(conn, entity, landing_file)
@@ -188,33 +206,17 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
         _record(conn, entity, path, digest, size, "failed", 0, 0, 0, refusal)
         return FileLoad(entity.name, path, "failed", reason=refusal)
 
+    scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=_scratch_root(conn)))
+    # Row order is carried in `_row_number`, never in the order rows are written: DuckDB may then
+    # stream into its sinks (the scratch file, raw, quarantine) without holding rows back for order.
+    previous_order = conn.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    conn.execute("SET preserve_insertion_order = false")
     conn.execute("BEGIN TRANSACTION")
     try:
         file_id = conn.execute("SELECT nextval('audit.file_id_seq')").fetchone()[0]
         fmt = landing_file.format
-        names = readers.read(conn, landing_file.path, fmt, lambda found: _column_sources(entity, found, fmt, path))
-        _parse_into_temp(conn, entity, names, fmt, path)
-        rows_read, rows_loaded, rows_quarantined = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE _reason IS NULL), count(*) FILTER (WHERE _reason IS NOT NULL) "
-            "FROM _landing_parsed"
-        ).fetchone()
-        columns = ", ".join(quote_ident(c) for c in entity.column_names)
-        conn.execute(
-            f"""
-            INSERT INTO raw.{entity.name} ({columns}, _record_key, _file_id, _source_file, _row_number, _raw_row, _loaded_at)
-            SELECT {columns}, _record_key, ?, ?, _row_number, _raw_row, now()::TIMESTAMP
-            FROM _landing_parsed WHERE _reason IS NULL ORDER BY _row_number
-            """,
-            [file_id, path],
-        )
-        conn.execute(
-            """
-            INSERT INTO audit.quarantine
-            SELECT ?, ?, ?, _row_number, _raw_row::VARCHAR, _reason, now()::TIMESTAMP
-            FROM _landing_parsed WHERE _reason IS NOT NULL ORDER BY _row_number
-            """,
-            [file_id, entity.name, path],
-        )
+        landing = readers.read(conn, landing_file.path, fmt, scratch, lambda found: _column_sources(entity, found, fmt, path))
+        rows_read, rows_loaded, rows_quarantined = _load_rows(conn, entity, landing, fmt, path, file_id)
         _record(conn, entity, path, digest, size, "loaded", rows_read, rows_loaded, rows_quarantined, None, file_id)
         crash_point(f"extract:before_commit:{entity.name}")
         conn.execute("COMMIT")
@@ -232,9 +234,40 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
         _record(conn, entity, path, digest, size, "failed", 0, 0, 0, reason)
         return FileLoad(entity.name, path, "failed", reason=reason)
     finally:
-        conn.execute("DROP TABLE IF EXISTS _landing_read")
-        conn.execute("DROP TABLE IF EXISTS _landing_parsed")
+        for table in (*readers.TEMP_TABLES, *_TEMP_TABLES):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"SET preserve_insertion_order = {'true' if previous_order else 'false'}")
+        shutil.rmtree(scratch, ignore_errors=True)
     return FileLoad(entity.name, path, "loaded", rows_read, rows_loaded, rows_quarantined)
+
+
+def _scratch_root(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """Where the scratch folders go: DuckDB's temp_directory when it is an
+    absolute path (BATON_DUCKDB_TEMP_DIR, or the warehouse's `<file>.tmp`),
+    else the system's temporary folder (TMPDIR)."""
+    configured = conn.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    if configured and os.path.isabs(configured):
+        try:
+            os.makedirs(configured, exist_ok=True)
+            return configured
+        except OSError:
+            pass
+    return None
+
+
+def _remove_stale_scratch(conn: duckdb.DuckDBPyConnection) -> None:
+    """Scratch folders of processes that died mid-file (a crash skips the clean-up)."""
+    root = Path(_scratch_root(conn) or tempfile.gettempdir())
+    for folder in root.glob(f"{_SCRATCH_PREFIX}*"):
+        pid = folder.name[len(_SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _record(conn, entity, path, digest, size, status, read, loaded, quarantined, reason, file_id=None) -> None:
@@ -293,32 +326,56 @@ def _shown(name: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
 
 
-def _parse_into_temp(conn: duckdb.DuckDBPyConnection, entity: Entity, names: list[str], fmt: str, path: str) -> None:
-    """`_landing_parsed`: typed contract columns, `_record_key` and `_reason` (null for a good row)."""
-    sources = _column_sources(entity, names, fmt, path)
+def _clean(value: str) -> str:
+    """Blank is null: trim white space (spaces, tabs, line breaks, NBSP, BOM), then '' -> null.
 
-    def clean(position: int) -> str:
-        # Blank is null: trim white space (spaces, tabs, line breaks, NBSP) then '' -> null.
-        return f"nullif(regexp_replace(c{position}, '^[\\s\\x{{a0}}\\x{{feff}}]+|[\\s\\x{{a0}}\\x{{feff}}]+$', '', 'g'), '')"
+    Most values have nothing to trim, and a test of the first and last
+    character is far cheaper than the regular expression: only a value that
+    starts or ends with one of those characters goes through it."""
+    return (
+        f"CASE WHEN list_contains({_BLANK_CODES}, unicode({value})) "
+        f"OR list_contains({_BLANK_CODES}, unicode(right({value}, 1))) "
+        f"THEN nullif(regexp_replace({value}, '^{_BLANK}+|{_BLANK}+$', '', 'g'), '') ELSE nullif({value}, '') END"
+    )
+
+
+def _load_rows(
+    conn: duckdb.DuckDBPyConnection, entity: Entity, landing: readers.Landing, fmt: str, path: str, file_id: int
+) -> tuple[int, int, int]:
+    """Good rows -> raw.<entity>, bad rows -> audit.quarantine; returns rows read, loaded, quarantined.
+
+    The file's rows (`landing.rows`) are scanned three times, each scan
+    streaming (nothing the size of the file is held in memory):
+
+    1. the hashes of the record keys that occur more than once (sorted, so
+       only the hashes are held), usually none;
+    2. `_landing_flagged`: the rows that break a rule, and the rows whose key
+       hash is one of those, with their original text; among those, the
+       earlier rows of a key are superseded (keys compared exactly), giving
+       `_landing_rejected`, every row that does not load, with its reason;
+    3. every other row, typed, into raw.<entity>.
+    """
+    names = landing.names
+    sources = _column_sources(entity, names, fmt, path)
+    params: dict[str, object] = dict(landing.params)  # the file's own names only ever travel as parameters
 
     cleaned, reasons, given_twice = [], [], []
-    parameters: list[str] = []  # the file's own names only ever travel as parameters
     for column in entity.columns:
         found = sources[column.name]
         if not found:
             value = "NULL::VARCHAR"
         elif len(found) == 1:
-            value = clean(found[0])
+            value = _clean(f"c{found[0]}")
         else:  # JSON lines only: the same column under several keys
-            value = f"coalesce({', '.join(clean(i) for i in found)})"
-            given = " + ".join(f"({clean(i)} IS NOT NULL)::INTEGER" for i in found)
+            value = f"coalesce({', '.join(_clean(f'c{i}') for i in found)})"
+            given = " + ".join(f"({_clean(f'c{i}')} IS NOT NULL)::INTEGER" for i in found)
             keys = ", ".join(names[i - 1] for i in found)
-            given_twice.append(f"CASE WHEN {given} > 1 THEN ?::VARCHAR END")
-            parameters.append(f"{column.name}: given more than once (keys {keys})")
+            given_twice.append(f"CASE WHEN {given} > 1 THEN $given_twice_{len(given_twice) + 1}::VARCHAR END")
+            params[f"given_twice_{len(given_twice)}"] = f"{column.name}: given more than once (keys {keys})"
         cleaned.append(f"{value} AS {quote_ident(column.name)}")
     if given_twice:
         cleaned.append(f"nullif(concat_ws('; ', {', '.join(given_twice)}), '') AS _given_twice")
-        reasons.insert(0, "_given_twice")
+        reasons.append("_given_twice")
 
     typed = []
     for column in entity.columns:
@@ -357,32 +414,88 @@ def _parse_into_temp(conn: duckdb.DuckDBPyConnection, entity: Entity, names: lis
             for alt in alternatives
         ]
         parts.append(f"coalesce({', '.join(options)})" if len(options) > 1 else options[0])
-    all_parts = " AND ".join(f"({p}) IS NOT NULL" for p in parts)
-    record_key = f"CASE WHEN _problem IS NULL AND {all_parts} THEN to_json([{', '.join(parts)}])::VARCHAR END"
-    # A row that could not be split into fields has only its structural problem as reason.
-    row_reasons = f"coalesce(_problem, nullif(concat_ws('; ', {', '.join(reasons)}), ''))"
+    has_key = " AND ".join(f"({p}) IS NOT NULL" for p in parts)
+    record_key = f"CASE WHEN {has_key} THEN to_json([{', '.join(parts)}])::VARCHAR END"
+    key_hash = f"CASE WHEN {has_key} THEN hash({', '.join(parts)}) END"
+    row_reasons = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')"
+    raw_columns = ", ".join(landing.raw_columns)
+    rows = f"SELECT _row_number, {raw_columns}, {', '.join(cleaned)} FROM ({landing.rows})"
 
+    # 1. Key hashes seen more than once (a sort of one 8-byte hash per row).
+    _execute(
+        conn,
+        f"""
+        CREATE TEMP TABLE _landing_repeated_keys AS
+        SELECT DISTINCT h FROM (
+            SELECT h, lag(h) OVER (ORDER BY h) AS previous FROM (SELECT {key_hash} AS h FROM ({rows}))
+            WHERE h IS NOT NULL
+        ) WHERE h = previous
+        """,
+        params,
+    )
+    # 2. The rows that do not load, and why.
+    _execute(
+        conn,
+        f"""
+        CREATE TEMP TABLE _landing_flagged AS
+        SELECT _row_number, {raw_columns}, {record_key} AS _record_key, _reasons
+        FROM (SELECT *, {row_reasons} AS _reasons FROM ({rows}))
+        WHERE _reasons IS NOT NULL OR {key_hash} IN (SELECT h FROM _landing_repeated_keys)
+        """,
+        params,
+    )
     conn.execute(
         f"""
-        CREATE TEMP TABLE _landing_parsed AS
-        WITH cleaned AS (
-            SELECT _row_number, _raw_row, _problem, {', '.join(cleaned)} FROM _landing_read
-        ),
-        checked AS (
-            SELECT *, {record_key} AS _record_key, {row_reasons} AS _reasons FROM cleaned
-        ),
-        superseded AS (
-            SELECT *,
-                   CASE WHEN _record_key IS NOT NULL THEN max(_row_number) OVER (PARTITION BY _record_key) END AS _last_row
-            FROM checked
+        CREATE TEMP TABLE _landing_rejected AS
+        SELECT _row_number, {raw_columns}, _reason FROM (
+            SELECT *, nullif(concat_ws('; ', _reasons, CASE WHEN _last_row > _row_number
+                       THEN 'superseded by row ' || _last_row || ' of the same file (same key)' END), '') AS _reason
+            FROM (
+                SELECT *, CASE WHEN _record_key IS NOT NULL
+                               THEN max(_row_number) OVER (PARTITION BY _record_key) END AS _last_row
+                FROM _landing_flagged
+            )
         )
-        SELECT _row_number, _raw_row, _record_key, {', '.join(typed)},
-               nullif(concat_ws('; ', _reasons, CASE WHEN _last_row > _row_number
-                   THEN 'superseded by row ' || _last_row || ' of the same file (same key)' END), '') AS _reason
-        FROM superseded
-        """,
-        parameters,
+        WHERE _reason IS NOT NULL
+        """
     )
+    # 3. Everything else loads.
+    columns = ", ".join(quote_ident(c) for c in entity.column_names)
+    (rows_loaded,) = _execute(
+        conn,
+        f"""
+        INSERT INTO raw.{entity.name} ({columns}, _record_key, _file_id, _source_file, _row_number, _raw_row, _loaded_at)
+        SELECT {', '.join(typed)}, {record_key}, $file_id, $source_file, _row_number, {landing.raw_row}, now()::TIMESTAMP
+        FROM ({rows}) AS r
+        WHERE NOT EXISTS (SELECT 1 FROM _landing_rejected AS q WHERE q._row_number = r._row_number)
+        """,
+        {**params, "file_id": file_id, "source_file": path},
+    ).fetchone()
+    (rows_quarantined,) = _execute(
+        conn,
+        f"""
+        INSERT INTO audit.quarantine
+        SELECT $file_id, $entity, $source_file, _row_number, _raw_row, _reason, now()::TIMESTAMP
+        FROM (
+            SELECT _row_number, ({landing.raw_row})::VARCHAR AS _raw_row, _reason FROM _landing_rejected
+            UNION ALL
+            SELECT _row_number, _raw_row::VARCHAR, _problem FROM _landing_problems
+        )
+        ORDER BY _row_number
+        """,
+        {**params, "file_id": file_id, "entity": entity.name, "source_file": path},
+    ).fetchone()
+    (problems,) = conn.execute("SELECT count(*) FROM _landing_problems").fetchone()
+    rows_read = landing.row_count + problems
+    if rows_loaded + rows_quarantined != rows_read:  # cannot happen; never commit a file that does not balance
+        raise RuntimeError(f"read {rows_read} rows but loaded {rows_loaded} and quarantined {rows_quarantined}")
+    return rows_read, rows_loaded, rows_quarantined
+
+
+def _execute(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> duckdb.DuckDBPyConnection:
+    """Run `sql` with those of the named parameters it uses (DuckDB refuses unused ones)."""
+    used = {name: value for name, value in params.items() if re.search(rf"\${re.escape(name)}\b", sql)}
+    return conn.execute(sql, used) if used else conn.execute(sql)
 
 
 def _typed_sql(kind: Kind, name: str) -> str:

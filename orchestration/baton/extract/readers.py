@@ -1,19 +1,32 @@
-"""Reading one landing file, as text, into the temporary table `_landing_read`.
+"""Reading one landing file, as text, for the loader.
 
-Every reader leaves the same shape behind, whatever the file format:
+A reader returns a `Landing`: the file's column names by position (`names[i]`
+is `c{i+1}`, exactly as they appear in the file) and `rows`, the SQL text of a
+relation that yields every row of the file that could be split into fields:
 
     _row_number  BIGINT   the row's place in the file (see below)
-    _raw_row     JSON     the row as it was in the file, values as text
-    _problem     VARCHAR  why the row could not even be split into fields
-                          (a structural problem); null for a readable row
     c1 .. cN     VARCHAR  the values of the file's N columns, untrimmed
+    _obj         VARCHAR  (JSON lines only) the line's JSON object
 
-and returns the file's column names by position (`names[i]` is `c{i+1}`),
-exactly as they appear in the file. Columns are referenced by position in all
-SQL, so a column name (or JSON key) is never written into a statement: names
-travel as bound parameters, and so do file paths. DuckDB expands glob
-characters (`*`, `?`, `[`) even in a bound path, so paths are glob-escaped
-too and checked to name exactly the one file (`duckdb_path`).
+The loader scans `rows` a few times (to find repeated keys, to find the rows to
+quarantine, to load the others), so a reader makes it cheap to scan and never
+holds a whole file in memory: a CSV file is read once, in file order, into a
+Parquet file in a scratch folder together with each record's number (the only
+step that must follow the file's order, so the only single-threaded one), and
+every later scan reads that file in parallel; a Parquet landing file is
+scanned as it is. `raw_row` is the SQL expression of a row as it was in the
+file (a JSON object, values as text) over the columns `raw_columns`; the
+loader evaluates it only for the rows it stores.
+
+Rows that cannot even be split into fields (a ragged CSV record, a JSONL line
+that is not an object) are not in `rows`: they are in the temporary table
+`_landing_problems` (_row_number, _raw_row JSON, _problem), with why.
+
+Columns are referenced by position in all SQL, so a column name (or JSON key)
+is never written into a statement: names travel as bound (named) parameters,
+and so do file paths. DuckDB expands glob characters (`*`, `?`, `[`) even in a
+bound path, so paths are glob-escaped too and checked to name exactly the one
+file (`duckdb_path`).
 
 All row work happens in DuckDB (read_csv, read_parquet, read_text); the only
 bytes Python reads are the CSV header record (to get the column names exactly
@@ -48,6 +61,7 @@ Decisions on hostile input (CONTRACT.md s2 "Bad input", s7):
 - **JSONL**: a line that is not JSON, or JSON but not an object, is
   quarantined; a file where no line is a JSON object is not JSONL and fails.
   Keys are the union over the file's objects, in order of first appearance.
+  (A JSONL file is still read whole into memory, unlike CSV and Parquet.)
 """
 
 from __future__ import annotations
@@ -56,6 +70,7 @@ import csv
 import io
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -68,11 +83,28 @@ _BOM = b"\xef\xbb\xbf"
 # Only used so that an empty CSV field reads as '' (not null) and `_raw_row`
 # keeps the original text; blank still becomes null when values are cleaned.
 _NO_NULL_STRING = "\x1f\x1ebaton:no-null\x1e\x1f"
+# The CSV file's records, numbered, in the scratch folder (snappy: fast to write and to scan).
+STAGE_FILE = "rows.parquet"
 _CSV_TABLES = (
-    "_csv_rejects", "_csv_reject_scans", "_csv_good", "_csv_bad", "_csv_good_numbered",
-    "_csv_bad_numbered", "_csv_records_src", "_csv_records", "_csv_blank_lines",
+    "_csv_rejects", "_csv_reject_scans", "_csv_bad", "_csv_bad_numbered", "_csv_records",
+    "_csv_blank_lines", "_csv_offsets",
 )
+_JSONL_TABLES = ("_jsonl_lines",)
+# Every temporary table a reader may leave behind (the loader drops them when the file is done).
+TEMP_TABLES = ("_landing_problems", *_CSV_TABLES, *_JSONL_TABLES)
 _GLOB_CHARS = {"[": "[[]", "*": "[*]", "?": "[?]"}
+
+
+@dataclass
+class Landing:
+    """One landing file as the loader sees it (see the module docstring)."""
+
+    names: list[str]
+    rows: str
+    row_count: int
+    raw_row: str
+    raw_columns: tuple[str, ...]
+    params: dict[str, object] = field(default_factory=dict)
 
 
 def duckdb_path(conn: duckdb.DuckDBPyConnection, path: Path) -> str:
@@ -87,15 +119,22 @@ def duckdb_path(conn: duckdb.DuckDBPyConnection, path: Path) -> str:
 
 
 def read(
-    conn: duckdb.DuckDBPyConnection, path: Path, fmt: str, check_names: Callable[[list[str]], object] = lambda names: None
-) -> list[str]:
-    """Create `_landing_read` for the file; return its column names by position.
+    conn: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: str,
+    scratch: Path,
+    check_names: Callable[[list[str]], object] = lambda names: None,
+) -> Landing:
+    """Read the file; `scratch` is an empty folder the reader may write to
+    (the caller removes it once the file is loaded).
 
     `check_names` sees the column names as soon as they are known, before the
     rows are read, and may reject the file (missing required column...)."""
+    for table in TEMP_TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
     source = duckdb_path(conn, path)
     if fmt == "csv":
-        return _read_csv(conn, path, source, check_names)
+        return _read_csv(conn, path, source, scratch, check_names)
     if fmt == "parquet":
         return _read_parquet(conn, source, check_names)
     if fmt == "jsonl":
@@ -123,6 +162,17 @@ def raw_keys(names: list[str]) -> list[str]:
 
 def _positional(n: int) -> list[str]:
     return [f"c{i}" for i in range(1, n + 1)]
+
+
+def _raw_row_object(names: list[str]) -> tuple[str, dict[str, object]]:
+    """The JSON object of a row's text values c1..cN, keyed by `raw_keys(names)` (bound parameters)."""
+    keys = raw_keys(names)
+    pairs = ", ".join(f"$raw_key_{i}, c{i}" for i in range(1, len(keys) + 1))
+    return f"json_object({pairs})", {f"raw_key_{i}": key for i, key in enumerate(keys, start=1)}
+
+
+def _no_problems(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("CREATE TEMP TABLE _landing_problems (_row_number BIGINT, _raw_row JSON, _problem VARCHAR)")
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -164,25 +214,33 @@ def _csv_header(path: Path) -> list[str]:
         raise FileRejected(f"header row: malformed quoting ({error})") from None
 
 
-def _read_csv(conn: duckdb.DuckDBPyConnection, path: Path, source: str, check_names) -> list[str]:
+def _read_csv(conn: duckdb.DuckDBPyConnection, path: Path, source: str, scratch: Path, check_names) -> Landing:
     names = _csv_header(path)
     check_names(names)
     cols = _positional(len(names))
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cols) + "}"
     options = _csv_options(columns, strict=True, keep_empty=True)
-    _drop_csv_tables(conn)
+    stage = str(scratch / STAGE_FILE)
     try:
-        conn.execute(
+        # The one pass over the CSV text. `row_number() OVER ()` makes DuckDB
+        # read the file in order (on one thread), so `_k` is the good
+        # record's place among the file's good records.
+        (good_count,) = conn.execute(
             f"""
-            CREATE TEMP TABLE _csv_good AS
-            SELECT * FROM read_csv(?, {options}, store_rejects = true, rejects_table = '_csv_rejects',
-                                   rejects_scan = '_csv_reject_scans', rejects_limit = 0,
-                                   rejects_line_size_limit = 0)
+            COPY (
+                SELECT row_number() OVER () AS _k, {', '.join(cols)}
+                FROM read_csv($source, {options}, store_rejects = true, rejects_table = '_csv_rejects',
+                              rejects_scan = '_csv_reject_scans', rejects_limit = 0, rejects_line_size_limit = 0)
+            ) TO $stage (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 30000)
             """,
-            [source],
-        )
+            {"source": source, "stage": stage},
+        ).fetchone()
     except duckdb.Error as error:
-        raise FileRejected(f"cannot be read as CSV: {str(error).strip().splitlines()[0]}") from None
+        message = str(error).strip().splitlines()[0]
+        if isinstance(error, duckdb.IOException) and stage in message:
+            # Writing the scratch copy failed (a full disk...): nothing to hold against the file.
+            raise OSError(f"cannot write the scratch copy of the file: {message}") from None
+        raise FileRejected(f"cannot be read as CSV: {message}") from None
     # One row per rejected record; `line` counts records (1 = header) including blank lines.
     conn.execute(
         """
@@ -212,18 +270,20 @@ def _read_csv(conn: duckdb.DuckDBPyConnection, path: Path, source: str, check_na
             + "; re-export the file as UTF-8"
         )
 
-    blanks = _csv_blank_records(conn, source) if conn.execute("SELECT count(*) FROM _csv_bad").fetchone()[0] else None
-    _csv_number_rows(conn, blanks)
+    raw_row, params = _raw_row_object(names)
+    params["stage"] = stage = duckdb_path(conn, Path(stage))  # the scratch folder's path may hold glob characters
+    select = ", ".join(f"s.{c}" for c in cols)
+    if not conn.execute("SELECT count(*) FROM _csv_bad").fetchone()[0]:
+        _no_problems(conn)
+        rows = f"SELECT s._k AS _row_number, {select} FROM read_parquet($stage) AS s"
+        return Landing(names, rows, good_count, raw_row, tuple(cols), params)
 
-    keys = raw_keys(names)
+    blanks = _csv_blank_records(conn, source, stage, good_count)
+    _csv_number_bad_rows(conn, blanks)
     n = len(cols)
     conn.execute(
         f"""
-        CREATE TEMP TABLE _landing_read AS
-        SELECT g._row_number, to_json(map(?::VARCHAR[], [{', '.join(cols)}])) AS _raw_row,
-               NULL::VARCHAR AS _problem, {', '.join(cols)}
-        FROM _csv_good_numbered AS g
-        UNION ALL BY NAME
+        CREATE TEMP TABLE _landing_problems AS
         SELECT _row_number, to_json(first(csv_line)) AS _raw_row, string_agg(
             CASE error_type
                 WHEN 'MISSING COLUMNS' THEN
@@ -249,21 +309,22 @@ def _read_csv(conn: duckdb.DuckDBPyConnection, path: Path, source: str, check_na
                        TRY_CAST(regexp_extract(u.e.error_message, 'Found: (\\d+)', 1) AS INTEGER) AS found
                 FROM (SELECT _row_number, csv_line, unnest(errors) AS e, generate_subscripts(errors, 1) AS k
                       FROM _csv_bad_numbered) AS u,
-                     (SELECT ?::VARCHAR[] AS names) AS h
+                     (SELECT $names::VARCHAR[] AS names) AS h
             )
             GROUP BY _row_number, error_type
         )
         GROUP BY _row_number
         """,
-        [keys, names],
+        {"names": names},
     )
-    _drop_csv_tables(conn)
-    return names
-
-
-def _drop_csv_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    for table in _CSV_TABLES:
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    width = _csv_offsets(conn, good_count)
+    # Good record k is data row k + j, j = the number of rejected rows before it (see _csv_offsets).
+    rows = f"""
+        SELECT s._k + coalesce(list_filter(o.steps, lambda p: p.gap_before < s._k)[-1].j, o.base_j) AS _row_number,
+               {select}
+        FROM read_parquet($stage) AS s JOIN _csv_offsets AS o ON o.bucket = s._k // {width}
+    """
+    return Landing(names, rows, good_count, raw_row, tuple(cols), params)
 
 
 def _csv_options(columns: str, strict: bool, keep_empty: bool) -> str:
@@ -287,15 +348,12 @@ def _name_of(column_name: str | None, names: list[str]) -> str | None:
     return None
 
 
-def _csv_number_rows(conn: duckdb.DuckDBPyConnection, blanks: str | None) -> None:
-    """`_csv_good_numbered` / `_csv_bad_numbered`: every record's data row number.
+def _csv_number_bad_rows(conn: duckdb.DuckDBPyConnection, blanks: str | None) -> None:
+    """`_csv_bad_numbered`: the rejected records with their data row number.
 
-    DuckDB gives a rejected record its line (records counted from the header,
-    blank lines included) but gives good records none; they come in file
-    order, so the k-th good record is the k-th record that is neither rejected
-    nor blank. `blanks` names a table of the blank lines' record numbers (or
-    None when there are none to take into account).
-    """
+    DuckDB gives a rejected record its line: records counted from the header,
+    blank lines included. `blanks` names a table of the blank lines' record
+    numbers (or None when there are none to take into account)."""
     conn.execute(
         f"""
         CREATE TEMP TABLE _csv_bad_numbered AS
@@ -303,26 +361,48 @@ def _csv_number_rows(conn: duckdb.DuckDBPyConnection, blanks: str | None) -> Non
         FROM _csv_bad AS b
         """
     )
-    # Good record k sits at data row k + j, j = the number of rejected rows before it:
-    # the largest j with r_j - j < k, where r_1 < r_2 < ... are the rejected rows.
+
+
+def _csv_offsets(conn: duckdb.DuckDBPyConnection, good_count: int) -> int:
+    """`_csv_offsets`: what turns the k-th good record into its data row number.
+
+    DuckDB numbers only the good records (`_k`, in file order). Good record k
+    sits at data row k + j, j = the number of rejected rows before it: the
+    largest j with r_j - j < k, where r_1 < r_2 < ... are the rejected rows'
+    numbers. Each step (`gap_before` = r_j - j, j) is few, the good records
+    many, so the steps are grouped into buckets of `width` consecutive k: a
+    record finds its bucket with an equality join, then takes the last step of
+    the bucket below it, else the bucket's `base_j` (the last step of the
+    buckets before). Returns `width`.
+    """
+    (bad_count,) = conn.execute("SELECT count(*) FROM _csv_bad_numbered").fetchone()
+    width = max(1, -(-good_count // max(bad_count, 1)))  # about one step per bucket
     conn.execute(
-        """
-        CREATE TEMP TABLE _csv_good_numbered AS
-        WITH good AS (SELECT rowid - (SELECT min(rowid) FROM _csv_good) + 1 AS k, * FROM _csv_good),
-             bad AS (
-                 SELECT _row_number - row_number() OVER (ORDER BY _row_number) AS gap_before,
-                        row_number() OVER (ORDER BY _row_number) AS j
-                 FROM _csv_bad_numbered
-             ),
-             steps AS (SELECT gap_before, max(j) AS j FROM bad GROUP BY gap_before)
-        SELECT good.k + coalesce(steps.j, 0) AS _row_number, good.* EXCLUDE (k)
-        FROM good ASOF LEFT JOIN steps ON good.k > steps.gap_before
-        ORDER BY _row_number
+        f"""
+        CREATE TEMP TABLE _csv_offsets AS
+        WITH bad AS (
+            SELECT _row_number - row_number() OVER (ORDER BY _row_number) AS gap_before,
+                   row_number() OVER (ORDER BY _row_number) AS j
+            FROM _csv_bad_numbered
+        ),
+        steps AS (SELECT gap_before, max(j) AS j FROM bad GROUP BY gap_before),
+        buckets AS (SELECT range AS bucket FROM range(0, {good_count // width + 1})),
+        grouped AS (
+            SELECT gap_before // {width} AS bucket, list(struct_pack(gap_before := gap_before, j := j) ORDER BY gap_before) AS steps
+            FROM steps GROUP BY ALL
+        ),
+        base AS (
+            SELECT buckets.bucket, coalesce(steps.j, 0) AS base_j
+            FROM buckets ASOF LEFT JOIN steps ON buckets.bucket * {width} > steps.gap_before
+        )
+        SELECT base.bucket, base.base_j, coalesce(grouped.steps, []) AS steps
+        FROM base LEFT JOIN grouped USING (bucket)
         """
     )
+    return width
 
 
-def _csv_blank_records(conn: duckdb.DuckDBPyConnection, source: str) -> str | None:
+def _csv_blank_records(conn: duckdb.DuckDBPyConnection, source: str, stage: str, good_count: int) -> str | None:
     """Find the blank lines (by DuckDB record number) of a file that has rejected rows.
 
     DuckDB skips blank lines but counts them in a rejected record's `line`.
@@ -335,60 +415,76 @@ def _csv_blank_records(conn: duckdb.DuckDBPyConnection, source: str) -> str | No
     and records whose first field is empty, the records are taken to come
     first (the one case where a row number can be off). If the two readings
     do not line up, no correction is made and row numbers count blank lines.
+
+    Only the nulls and the rejected records' lines of that reading are kept
+    (plus its last record, for the count): how many non-null records come
+    before a null follows from its line and the nulls before it.
     """
-    try:
-        conn.execute(
-            f"""
-            CREATE TEMP TABLE _csv_records_src AS
-            SELECT * FROM read_csv(?, {_csv_options("{'v': 'VARCHAR'}", strict=False, keep_empty=False)})
-            """,
-            [source],
-        )
-    except duckdb.Error:
-        conn.execute("DROP TABLE IF EXISTS _csv_records_src")
-        return None
-    conn.execute(
-        """
-        CREATE TEMP TABLE _csv_records AS
-        SELECT rowid - (SELECT min(rowid) FROM _csv_records_src) + 2 AS line, v FROM _csv_records_src
-        """
-    )
-    conn.execute("DROP TABLE _csv_records_src")
     conn.execute(
         """
         CREATE TEMP TABLE _csv_blank_lines AS
-        WITH known_blanks AS (
-            SELECT DISTINCT line - unnest(range(1, blank_lines_before + 1)) AS line
-            FROM _csv_bad WHERE blank_lines_before > 0
-        ),
-        open_records AS (
-            -- records neither rejected nor known to be blank: the good ones and other blank lines
-            SELECT line, v, count(v) OVER (ORDER BY line) AS anchor
+        SELECT DISTINCT line - unnest(range(1, blank_lines_before + 1)) AS line
+        FROM _csv_bad WHERE blank_lines_before > 0
+        """
+    )
+    try:
+        conn.execute(
+            f"""
+            CREATE TEMP TABLE _csv_records AS
+            SELECT line, v IS NULL AS is_null, is_last,
+                   line IN (SELECT line FROM _csv_bad) OR line IN (SELECT line FROM _csv_blank_lines) AS excluded
+            FROM (
+                SELECT line, v, lead(line) OVER () IS NULL AS is_last
+                FROM (
+                    SELECT row_number() OVER () + 1 AS line, v
+                    FROM read_csv($source, {_csv_options("{'v': 'VARCHAR'}", strict=False, keep_empty=False)})
+                )
+            )
+            WHERE v IS NULL OR is_last OR line IN (SELECT line FROM _csv_bad) OR line IN (SELECT line FROM _csv_blank_lines)
+            """,
+            {"source": source},
+        )
+    except duckdb.Error:
+        conn.execute("DROP TABLE _csv_blank_lines")
+        conn.execute("DROP TABLE IF EXISTS _csv_records")
+        return None
+    conn.execute(
+        """
+        INSERT INTO _csv_blank_lines
+        WITH counted AS (
+            -- records before `line`: line - 2 (records start at line 2, after the header)
+            SELECT line, is_null, excluded,
+                   line - 2 - count(*) FILTER (WHERE is_null) OVER before
+                            - count(*) FILTER (WHERE excluded AND NOT is_null) OVER before AS anchor
             FROM _csv_records
-            WHERE line NOT IN (SELECT line FROM _csv_bad) AND line NOT IN (SELECT line FROM known_blanks)
+            WHERE is_null OR excluded
+            WINDOW before AS (ORDER BY line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
         ),
         nulls AS (
+            -- the nulls among the records neither rejected nor known to be blank, by the number of
+            -- non-null such records before them (`anchor`)
             SELECT line, anchor, row_number() OVER (PARTITION BY anchor ORDER BY line) AS t
-            FROM open_records WHERE v IS NULL
+            FROM counted WHERE is_null AND NOT excluded
         ),
-        good AS (
-            SELECT nullif(c1, '') AS f, count(nullif(c1, '')) OVER (ORDER BY rowid) AS anchor FROM _csv_good
-        ),
-        good_nulls AS (SELECT anchor, count(*) AS n FROM good WHERE f IS NULL GROUP BY anchor)
+        good_nulls AS (
+            -- good records with an empty first field, by the number of good records with one before them
+            SELECT anchor, count(*) AS n
+            FROM (SELECT _k - row_number() OVER (ORDER BY _k) AS anchor FROM read_parquet($stage) WHERE nullif(c1, '') IS NULL)
+            GROUP BY anchor
+        )
         SELECT nulls.line FROM nulls LEFT JOIN good_nulls USING (anchor)
         WHERE nulls.t > coalesce(good_nulls.n, 0)
-        UNION ALL
-        SELECT line FROM known_blanks
-        """
+        """,
+        {"stage": stage},
     )
     consistent = conn.execute(
         """
-        SELECT (SELECT count(*) FROM _csv_records)
-               = (SELECT count(*) FROM _csv_good) + (SELECT count(*) FROM _csv_bad)
-                 + (SELECT count(*) FROM _csv_blank_lines)
+        SELECT coalesce((SELECT max(line) - 1 FROM _csv_records WHERE is_last), 0)
+               = $good_count + (SELECT count(*) FROM _csv_bad) + (SELECT count(*) FROM _csv_blank_lines)
            AND (SELECT count(*) FROM _csv_bad)
                = (SELECT count(*) FROM _csv_records WHERE line IN (SELECT line FROM _csv_bad))
-        """
+        """,
+        {"good_count": good_count},
     ).fetchone()[0]
     conn.execute("DROP TABLE _csv_records")
     if not consistent:
@@ -400,66 +496,61 @@ def _csv_blank_records(conn: duckdb.DuckDBPyConnection, source: str) -> str | No
 # --- Parquet ---------------------------------------------------------------------------------
 
 
-def _read_parquet(conn: duckdb.DuckDBPyConnection, source: str, check_names) -> list[str]:
-    conn.execute("DROP TABLE IF EXISTS _landing_source")
-    conn.execute("CREATE TEMP TABLE _landing_source AS SELECT * FROM read_parquet(?, file_row_number = true)", [source])
-    described = [row[0] for row in conn.execute("DESCRIBE _landing_source").fetchall()]
-    names = described[:-1]  # file_row_number comes last
+def _read_parquet(conn: duckdb.DuckDBPyConnection, source: str, check_names) -> Landing:
+    names = [column[0] for column in conn.execute("SELECT * FROM read_parquet($source) LIMIT 0", {"source": source}).description]
     if not names:
         raise FileRejected("the Parquet file has no columns")
     check_names(names)
-    cols = _positional(len(names))
-    values = [f"TRY_CAST(#{i} AS VARCHAR)" for i in range(1, len(names) + 1)]
-    conn.execute(
-        f"""
-        CREATE TEMP TABLE _landing_read AS
-        SELECT #{len(described)} + 1 AS _row_number,
-               to_json(map(?::VARCHAR[], [{', '.join(values)}])) AS _raw_row,
-               NULL::VARCHAR AS _problem
-               {''.join(f', {v} AS {c}' for v, c in zip(values, cols))}
-        FROM _landing_source
-        """,
-        [raw_keys(names)],
-    )
-    conn.execute("DROP TABLE _landing_source")
-    return names
+    n = len(names)
+    row_count = conn.execute("SELECT count(*) FROM read_parquet($source)", {"source": source}).fetchone()[0]
+    _no_problems(conn)
+    # Positional references: the file's own column names never appear in SQL text.
+    values = "".join(f", TRY_CAST(#{i} AS VARCHAR) AS c{i}" for i in range(1, n + 1))
+    rows = f"SELECT #{n + 1} + 1 AS _row_number{values} FROM read_parquet($source, file_row_number = true)"
+    raw_row, params = _raw_row_object(names)
+    params["source"] = source
+    return Landing(names, rows, row_count, raw_row, tuple(_positional(n)), params)
 
 
 # --- JSON lines ------------------------------------------------------------------------------
 
 
-def _read_jsonl(conn: duckdb.DuckDBPyConnection, source: str, check_names) -> list[str]:
+def _read_jsonl(conn: duckdb.DuckDBPyConnection, source: str, check_names) -> Landing:
     """One JSON object per line; line N is row N. A line that is not a JSON
     object is kept, as a row with a problem, never skipped."""
-    for table in ("_jsonl_lines", "_jsonl_keys"):
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
     try:
         conn.execute(
             """
             CREATE TEMP TABLE _jsonl_lines AS
-            SELECT _row_number, line,
-                   CASE WHEN json_type(valid) = 'OBJECT' THEN valid END AS obj,
+            SELECT _row_number, CASE WHEN obj IS NULL THEN line END AS line, obj,
                    CASE WHEN valid IS NULL THEN 'line is not valid JSON'
-                        WHEN json_type(valid) <> 'OBJECT' THEN 'line is JSON but not an object (' || lower(json_type(valid)) || ')'
+                        WHEN obj IS NULL THEN 'line is JSON but not an object (' || lower(json_type(valid)) || ')'
+                        WHEN len(json_keys(obj)) <> len(list_distinct(json_keys(obj)))
+                        THEN 'the object repeats a key: ' || array_to_string(list_distinct(list_filter(
+                            json_keys(obj), lambda k, i: list_position(json_keys(obj), k) < i)), ', ')
                    END AS _problem
             FROM (
-                SELECT *, CASE WHEN json_valid(line) THEN line END AS valid
+                SELECT *, CASE WHEN json_type(valid) = 'OBJECT' THEN valid END AS obj
                 FROM (
-                    SELECT generate_subscripts(lines, 1) AS _row_number,
-                           rtrim(unnest(lines), chr(13)) AS line
-                    FROM (SELECT string_split(ltrim(content, chr(65279)), chr(10)) AS lines FROM read_text(?))
+                    SELECT *, CASE WHEN json_valid(line) THEN line END AS valid
+                    FROM (
+                        SELECT generate_subscripts(lines, 1) AS _row_number,
+                               rtrim(unnest(lines), chr(13)) AS line
+                        FROM (SELECT string_split(ltrim(content, chr(65279)), chr(10)) AS lines FROM read_text($source))
+                    )
+                    WHERE trim(line, ' ' || chr(9) || chr(13)) <> ''
                 )
-                WHERE trim(line, ' ' || chr(9) || chr(13)) <> ''
             )
             """,
-            [source],
+            {"source": source},
         )
     except duckdb.InvalidInputException as error:
         if "UTF-8" in str(error) or "utf-8" in str(error):
             raise FileRejected("not UTF-8 encoded: re-export the file as UTF-8") from None
         raise
-    lines, objects, first_bad = conn.execute(
-        "SELECT count(*), count(obj), min(_row_number) FILTER (WHERE obj IS NULL) FROM _jsonl_lines"
+    lines, objects, first_bad, row_count = conn.execute(
+        "SELECT count(*), count(obj), min(_row_number) FILTER (WHERE obj IS NULL), count(*) FILTER (WHERE _problem IS NULL) "
+        "FROM _jsonl_lines"
     ).fetchone()
     if lines and not objects:
         raise FileRejected(f"not JSON lines: no line is a JSON object (line {first_bad} is not)")
@@ -474,21 +565,14 @@ def _read_jsonl(conn: duckdb.DuckDBPyConnection, source: str, check_names) -> li
         ).fetchall()
     ]
     check_names(names)
-    cols = _positional(len(names))
-    pointers = ["/" + name.replace("~", "~0").replace("/", "~1") for name in names]
-    extract = "".join(f", json_extract_string(obj, ?) AS {c}" for c in cols)
     conn.execute(
-        f"""
-        CREATE TEMP TABLE _landing_read AS
-        SELECT _row_number,
-               CASE WHEN obj IS NOT NULL THEN obj::JSON ELSE to_json(line) END AS _raw_row,
-               coalesce(_problem, CASE WHEN len(json_keys(obj)) <> len(list_distinct(json_keys(obj)))
-                   THEN 'the object repeats a key: ' || array_to_string(list_distinct(list_filter(
-                       json_keys(obj), lambda k, i: list_position(json_keys(obj), k) < i)), ', ') END) AS _problem
-               {extract}
-        FROM _jsonl_lines
-        """,
-        pointers,
+        """
+        CREATE TEMP TABLE _landing_problems AS
+        SELECT _row_number, CASE WHEN obj IS NOT NULL THEN obj::JSON ELSE to_json(line) END AS _raw_row, _problem
+        FROM _jsonl_lines WHERE _problem IS NOT NULL
+        """
     )
-    conn.execute("DROP TABLE _jsonl_lines")
-    return names
+    pointers = {f"pointer_{i}": "/" + name.replace("~", "~0").replace("/", "~1") for i, name in enumerate(names, start=1)}
+    extract = "".join(f", json_extract_string(obj, $pointer_{i}) AS c{i}" for i in range(1, len(names) + 1))
+    rows = f"SELECT _row_number, obj AS _obj{extract} FROM _jsonl_lines WHERE _problem IS NULL"
+    return Landing(names, rows, row_count, "_obj::JSON", ("_obj",), pointers)
