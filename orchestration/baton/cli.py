@@ -126,14 +126,21 @@ def run() -> int:
     from .project import prepare_manifest
 
     prepare_manifest()
-    settings.ensure_dagster_home()
 
     import dagster as dg
 
     from .definitions import defs
     from .progress import ProgressPrinter
 
-    instance = dg.DagsterInstance.get()
+    from .resources import exclusive_lock
+
+    # Two runs starting at once on a new Dagster home would both create its
+    # SQLite tables; the first creates them, the second waits a moment.
+    home = settings.ensure_dagster_home()
+    with exclusive_lock(home / ".baton-instance.lock", "waiting for another Baton run to set up the Dagster instance"):
+        instance = dg.DagsterInstance.get()
+        instance.get_runs(limit=1)
+        instance.get_asset_keys(limit=1)
     printer = ProgressPrinter(_say)
     # Dagster's own step events go to the UI's event log; the terminal gets INFO lines
     # (each file loaded, each dbt model built) as they happen, then a summary.
