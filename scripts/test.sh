@@ -2,13 +2,7 @@
 # Install Baton with its test extra into .venv and run the test suite (unit + end-to-end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=false
-PYTHON=${PYTHON:-python3.11}
-command -v "$PYTHON" >/dev/null || PYTHON=python3
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+source scripts/_venv.sh
+install_baton '[dev]'
 .venv/bin/baton parse >/dev/null
 exec .venv/bin/python -m pytest "$@"
