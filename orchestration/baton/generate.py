@@ -54,6 +54,8 @@ from pathlib import Path
 
 import duckdb
 
+from .sqltext import quote_literal
+
 __all__ = ["generate", "generate_increment", "ENTITY_FILES"]
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
@@ -167,12 +169,8 @@ _DROP_FILE = re.compile(r"_(\d{4,})\.(csv|parquet)$")
 # --- SQL building blocks ------------------------------------------------------------------
 
 
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _list(values: list[str]) -> str:
-    return "[" + ", ".join(_lit(v) for v in values) + "]"
+    return "[" + ", ".join(quote_literal(v) for v in values) + "]"
 
 
 def _pick(values: list[str], index_expr: str) -> str:
@@ -199,7 +197,7 @@ def _date(seconds_expr: str) -> str:
 
 
 def _campaign_of(channel_index: int, h: str) -> str:
-    return _lit("C-") + f" || lpad(({channel_index + 1} + {len(CHANNELS)} * (({h}) % {_CAMPAIGN_SLOTS}))::VARCHAR, 4, '0')"
+    return quote_literal("C-") + f" || lpad(({channel_index + 1} + {len(CHANNELS)} * (({h}) % {_CAMPAIGN_SLOTS}))::VARCHAR, 4, '0')"
 
 
 def _connect(seed: int) -> duckdb.DuckDBPyConnection:
@@ -233,9 +231,9 @@ def _copy(conn: duckdb.DuckDBPyConnection, entity: str, select_sql: str, path: P
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = ", ".join(f'"{c}"::VARCHAR AS "{c}"' for c in ENTITY_FILES[entity])
     options = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
-    target = str(path).replace("'", "''")
+    target = quote_literal(str(path))
     # COPY reports the number of rows written.
-    result = conn.execute(f"COPY (SELECT {columns} FROM ({select_sql})) TO '{target}' ({options})").fetchone()
+    result = conn.execute(f"COPY (SELECT {columns} FROM ({select_sql})) TO {target} ({options})").fetchone()
     return int(result[0]) if result else 0
 
 
@@ -246,11 +244,11 @@ def _accounts_sql(n_accounts: int) -> str:
     a = "a"
     industry = _weighted(
         [(2, "NULL")]
-        + [(80 / len(TARGET_INDUSTRIES), _lit(x)) for x in TARGET_INDUSTRIES]
-        + [(18 / len(OTHER_INDUSTRIES), _lit(x)) for x in OTHER_INDUSTRIES],
+        + [(80 / len(TARGET_INDUSTRIES), quote_literal(x)) for x in TARGET_INDUSTRIES]
+        + [(18 / len(OTHER_INDUSTRIES), quote_literal(x)) for x in OTHER_INDUSTRIES],
         f"u({a}, 'a_ind')",
     )
-    tld = _weighted([(w, _lit(t)) for w, t in TLDS], f"u({a}, 'a_tld')")
+    tld = _weighted([(w, quote_literal(t)) for w, t in TLDS], f"u({a}, 'a_tld')")
     employees = _weighted(
         [
             (2, "NULL"),
@@ -260,7 +258,7 @@ def _accounts_sql(n_accounts: int) -> str:
         ],
         f"u({a}, 'a_ec')",
     )
-    country = _weighted([(w, _lit(c)) for w, c in COUNTRIES], f"u({a}, 'a_cty')")
+    country = _weighted([(w, quote_literal(c)) for w, c in COUNTRIES], f"u({a}, 'a_cty')")
     word = _pick(NAME_WORDS, f"h({a}, 'a_w1')")
     suffix = _pick(NAME_SUFFIXES, f"h({a}, 'a_w2')")
     return f"""
@@ -308,23 +306,23 @@ def _leads_sql(index_source: str, n_accounts: int, created_expr: str, changed: s
         ELSE {_pick(OTHER_TITLES, "h(i, CASE WHEN " + changed + " THEN 'l_t2' ELSE 'l_t' END)")}
     END"""
     source_u = "u(i, 'l_src')"
-    source = _weighted([(w, _lit(s)) for s, (w, _, _) in LEAD_SOURCES.items()], source_u)
+    source = _weighted([(w, quote_literal(s)) for s, (w, _, _) in LEAD_SOURCES.items()], source_u)
     campaign_cases = " ".join(
-        f"WHEN {_lit(s)} THEN CASE WHEN u(i, 'l_camp') < {share} THEN {_campaign_of(ci, LEAD_CAMPAIGN_HASH)} END"
+        f"WHEN {quote_literal(s)} THEN CASE WHEN u(i, 'l_camp') < {share} THEN {_campaign_of(ci, LEAD_CAMPAIGN_HASH)} END"
         for s, (_, ci, share) in LEAD_SOURCES.items()
         if ci is not None
     )
     own_industry = _weighted(
         [(5, "NULL")]
-        + [(75 / len(TARGET_INDUSTRIES), _lit(x)) for x in TARGET_INDUSTRIES]
-        + [(20 / len(OTHER_INDUSTRIES), _lit(x)) for x in OTHER_INDUSTRIES],
+        + [(75 / len(TARGET_INDUSTRIES), quote_literal(x)) for x in TARGET_INDUSTRIES]
+        + [(20 / len(OTHER_INDUSTRIES), quote_literal(x)) for x in OTHER_INDUSTRIES],
         "u(p, 'l_ind')",
     )
     own_employees = _weighted(
         [(20, "(2 + h(p, 'l_ec1') % 49)"), (70, "round(exp(ln(51) + u(p, 'l_ec1') * (ln(10000) - ln(51))))::BIGINT"), (10, "(10001 + h(p, 'l_ec1') % 50000)")],
         "u(p, 'l_ec')",
     )
-    country = _weighted([(w, _lit(c)) for w, c in COUNTRIES], "u(p, 'l_cty')")
+    country = _weighted([(w, quote_literal(c)) for w, c in COUNTRIES], "u(p, 'l_cty')")
     first = _pick(FIRST_NAMES, "h(p, 'l_fn')")
     last = _pick(LAST_NAMES, "h(p, 'l_ln')")
     own_word = _pick(NAME_SUFFIXES, "h(p, 'l_ow')")
@@ -480,9 +478,9 @@ def _events_sql(first: int, last: int, time_expr: str, pick_lead: str, order_by:
     The rows come out in event order without an ORDER BY (sorting 20M rows doubles the time and
     takes gigabytes): the join's build side is the smaller lead table and DuckDB preserves the
     order of the range. Small drops pass `ORDER BY i` (there the events may be the build side)."""
-    etype = _weighted([(w, _lit(t)) for t, (w, _, _) in EVENT_TYPES.items()], "u(i, 'e_type')")
+    etype = _weighted([(w, quote_literal(t)) for t, (w, _, _) in EVENT_TYPES.items()], "u(i, 'e_type')")
     campaign_cases = " ".join(
-        f"WHEN {_lit(t)} THEN CASE WHEN u(i, 'e_camp') < {share} THEN "
+        f"WHEN {quote_literal(t)} THEN CASE WHEN u(i, 'e_camp') < {share} THEN "
         + (
             _campaign_of(ci, EVENT_CAMPAIGN_HASH)
             if t != "ad_click"

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from .faults import crash_point
+from .sqltext import quote_ident, quote_literal
 
 # Tables published besides every table of the `marts` schema (no personal data in them).
 EXTRA_TABLES = (("audit", "load_ledger"),)
@@ -38,14 +39,6 @@ class PublishedTable:
     columns: tuple[str, ...]
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _published_columns(conn, schema: str, table: str, pii_key: str | None, serve_pii: bool) -> list[tuple[str, str]]:
     """(select expression, output column) pairs, with personal data hashed or left out."""
     columns = [
@@ -57,7 +50,7 @@ def _published_columns(conn, schema: str, table: str, pii_key: str | None, serve
     ]
     selected = []
     for column in columns:
-        name = _quote_ident(column)
+        name = quote_ident(column)
         if serve_pii or column not in HASHED_COLUMNS + DROPPED_COLUMNS:
             selected.append((name, column))
         elif column in HASHED_COLUMNS and pii_key:
@@ -82,15 +75,15 @@ def publish(warehouse: duckdb.DuckDBPyConnection, serving_path: Path, pii_key: s
     published = []
     if pii_key:
         warehouse.execute("SET VARIABLE baton_pii_key = ?", [pii_key])
-    warehouse.execute(f"ATTACH {_quote_literal(str(staging_file))} AS baton_serving_new")
+    warehouse.execute(f"ATTACH {quote_literal(str(staging_file))} AS baton_serving_new")
     try:
         for schema in sorted({schema for schema, _ in tables}):
-            warehouse.execute(f"CREATE SCHEMA baton_serving_new.{_quote_ident(schema)}")
+            warehouse.execute(f"CREATE SCHEMA baton_serving_new.{quote_ident(schema)}")
         for schema, table in tables:
             columns = _published_columns(warehouse, schema, table, pii_key, serve_pii)
-            select = ", ".join(f"{expression} AS {_quote_ident(alias)}" for expression, alias in columns)
-            target = f"baton_serving_new.{_quote_ident(schema)}.{_quote_ident(table)}"
-            warehouse.execute(f"CREATE TABLE {target} AS SELECT {select} FROM {_quote_ident(schema)}.{_quote_ident(table)}")
+            select = ", ".join(f"{expression} AS {quote_ident(alias)}" for expression, alias in columns)
+            target = f"baton_serving_new.{quote_ident(schema)}.{quote_ident(table)}"
+            warehouse.execute(f"CREATE TABLE {target} AS SELECT {select} FROM {quote_ident(schema)}.{quote_ident(table)}")
             rows = warehouse.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             published.append(PublishedTable(schema, table, rows, tuple(alias for _, alias in columns)))
         warehouse.execute("CHECKPOINT baton_serving_new")

@@ -27,6 +27,7 @@ from . import settings
 from .project import dbt_executable
 from .rules import load_rules
 from .rules_table import write_rules_table
+from .sqltext import quote_literal
 
 # The models between the rules table and the verdict, in dependency order.
 RULE_CHAIN = ("stg_config__rules", "int_job_function_keywords", "int_leads_enriched", "int_lead_sal_evaluation")
@@ -78,7 +79,7 @@ def evaluate(warehouse_path: Path, proposed_rules_path: Path, flips_csv: Path | 
         conn = duckdb.connect()
         try:
             conn.execute("SET TimeZone = 'UTC'")
-            conn.execute(f"ATTACH '{str(warehouse_path).replace(chr(39), chr(39) * 2)}' AS {ALIAS} (READ_ONLY)")
+            conn.execute(f"ATTACH {quote_literal(str(warehouse_path))} AS {ALIAS} (READ_ONLY)")
             as_of = conn.execute(f"SELECT as_of_date FROM {ALIAS}.config.rules").fetchone()[0]
             write_rules_table(conn, proposed, as_of)  # memory.config.rules: the proposed definition
             substitutions = {_relation("config", "rules"): "memory.config.rules"}
@@ -91,8 +92,8 @@ def evaluate(warehouse_path: Path, proposed_rules_path: Path, flips_csv: Path | 
                 substitutions[_relation(schema, model)] = f"memory.main.whatif_{model}"
             result = _compare(conn, proposed.version, max_flips)
             if flips_csv is not None:
-                target = str(flips_csv.resolve()).replace("'", "''")
-                conn.execute(f"COPY ({FLIPS_SQL}) TO '{target}' (HEADER, DELIMITER ',')")
+                target = quote_literal(str(flips_csv.resolve()))
+                conn.execute(f"COPY ({FLIPS_SQL}) TO {target} (HEADER, DELIMITER ',')")
             return result
         finally:
             conn.close()

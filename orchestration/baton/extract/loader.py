@@ -57,10 +57,11 @@ import duckdb
 from . import readers
 from .entities import CLOSED_STAGES, ENTITIES, EVENT_TYPES, Entity, Kind
 from ..faults import crash_point
+from ..sqltext import quote_ident, quote_literal
 from .errors import FileRejected
 from .landing import LandingFile, content_hash, discover
 
-__all__ = ["FileLoad", "FileRejected", "ensure_warehouse", "load_entity", "quote_ident", "quote_literal"]
+__all__ = ["FileLoad", "FileRejected", "ensure_warehouse", "load_entity"]
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +98,6 @@ class FileLoad:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     reason: str | None = None
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
