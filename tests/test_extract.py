@@ -85,9 +85,10 @@ def raw(conn: duckdb.DuckDBPyConnection, entity: str, columns: str) -> list[tupl
     return conn.execute(f"SELECT {columns} FROM raw.{entity} ORDER BY _file_id, _row_number").fetchall()
 
 
-def raw_row(conn: duckdb.DuckDBPyConnection, entity: str, where: str) -> dict:
+def raw_row(conn: duckdb.DuckDBPyConnection, entity: str, where: str) -> dict | None:
+    """`_raw_row` of one loaded row: the file's columns that match no contract column (None: the file has none)."""
     (value,) = conn.execute(f"SELECT _raw_row FROM raw.{entity} WHERE {where}").fetchone()
-    return json.loads(value)
+    return None if value is None else json.loads(value)
 
 
 def assert_balanced(conn: duckdb.DuckDBPyConnection) -> None:
@@ -127,7 +128,8 @@ def test_utf8_bom_is_stripped_and_the_header_still_matches(conn, landing) -> Non
     assert raw(conn, "leads", "lead_id, email, lead_source, created_at, _row_number") == [
         ("H-1", "bom@example.com", "webinar", utc(2026, 1, 5, 10), 1)
     ]
-    assert list(raw_row(conn, "leads", "lead_id = 'H-1'")) == ["lead_id", "email", "lead_source", "created_at"]
+    # every column of the file is a contract column: nothing else to keep with the row
+    assert raw_row(conn, "leads", "lead_id = 'H-1'") is None
 
 
 def test_crlf_line_ends_load_without_stray_carriage_returns(conn, landing) -> None:
@@ -273,29 +275,22 @@ def test_extra_and_reordered_columns_load_and_the_extra_stays_in_raw_row(conn, l
     assert raw(conn, "leads", "lead_id, email, lead_source, created_at") == [
         ("H-1", "one@example.com", "webinar", utc(2026, 1, 5, 10))
     ]
-    assert raw_row(conn, "leads", "lead_id = 'H-1'") == {
-        "created_at": "2026-01-05T10:00:00Z",
-        "Favourite Colour": "teal",
-        "lead_source": "webinar",
-        "email": "one@example.com",
-        "lead_id": "H-1",
-    }
+    # `_raw_row` keeps only the column that matches no contract column (the typed columns hold the rest)
+    assert raw_row(conn, "leads", "lead_id = 'H-1'") == {"Favourite Colour": "teal"}
     columns = [row[0] for row in conn.execute("DESCRIBE raw.leads").fetchall()]
     assert not any("colour" in c.lower() for c in columns)
+    # a quarantined row still keeps the whole original row
+    put(landing, "leads", "extra_bad.csv", "Favourite Colour,lead_id,lead_source,created_at\nred,H-2,webinar,someday\n")
+    load(conn, "leads", landing)
+    assert quarantine(conn) == [("extra_bad.csv", 1, "created_at: not a valid ISO 8601 date/time: someday")]
+    assert quarantined_raw(conn, 1) == {"Favourite Colour": "red", "lead_id": "H-2", "lead_source": "webinar", "created_at": "someday"}
 
 
 def test_duplicated_header_of_an_extra_column_is_kept_in_raw_row(conn, landing) -> None:
     put(landing, "leads", "dup_extra.csv", fixture="duplicated_header_extra.csv")
     load(conn, "leads", landing)
     assert ledger(conn) == [("dup_extra.csv", "loaded", 1, 1, 0, None)]
-    assert raw_row(conn, "leads", "lead_id = 'H-1'") == {
-        "lead_id": "H-1",
-        "notes": "first note",
-        "email": "one@example.com",
-        "lead_source": "webinar",
-        "created_at": "2026-01-05T10:00:00Z",
-        "notes (2)": "second note",
-    }
+    assert raw_row(conn, "leads", "lead_id = 'H-1'") == {"notes": "first note", "notes (2)": "second note"}
 
 
 def test_duplicated_header_of_a_contract_column_fails_the_file(conn, landing) -> None:
@@ -316,12 +311,14 @@ def test_duplicated_header_of_a_contract_column_fails_the_file(conn, landing) ->
 
 def test_one_megabyte_field_loads_whole(conn, landing) -> None:
     big = "x" * 1_000_000
-    put(landing, "leads", "big.csv", "lead_id,email,company_name,lead_source,created_at\n"
-        f"H-1,one@example.com,{big},webinar,2026-01-05\nH-2,two@example.com,Small,ebook,2026-01-06\n")
+    put(landing, "leads", "big.csv", "lead_id,email,company_name,lead_source,created_at,comment\n"
+        f"H-1,one@example.com,{big},webinar,2026-01-05,{big}y\nH-2,two@example.com,Small,ebook,2026-01-06,\n")
     load(conn, "leads", landing)
     assert ledger(conn) == [("big.csv", "loaded", 2, 2, 0, None)]
     assert raw(conn, "leads", "lead_id, length(company_name), _row_number") == [("H-1", 1_000_000, 1), ("H-2", 5, 2)]
-    assert raw_row(conn, "leads", "lead_id = 'H-1'")["company_name"] == big
+    # the extra column, whole (an empty value is kept as the file's text)
+    assert raw_row(conn, "leads", "lead_id = 'H-1'") == {"comment": big + "y"}
+    assert raw_row(conn, "leads", "lead_id = 'H-2'") == {"comment": ""}
 
 
 def test_bad_numbers_are_quarantined_never_guessed(conn, landing) -> None:
@@ -459,7 +456,7 @@ def test_empty_parquet_file_loads_zero_rows_and_a_full_one_loads_typed(conn, lan
     assert raw(conn, "leads", "lead_id, lead_source, created_at, employee_count, _row_number") == [
         ("H-1", "webinar", utc(2026, 1, 5, 8), 1200, 1)
     ]
-    assert raw_row(conn, "leads", "true")["extra"] == "x"
+    assert raw_row(conn, "leads", "true") == {"extra": "x"}
 
 
 def test_jsonl_line_that_is_not_json_is_quarantined_and_the_rest_loads(conn, landing) -> None:
@@ -475,7 +472,9 @@ def test_jsonl_line_that_is_not_json_is_quarantined_and_the_rest_loads(conn, lan
         ("events.jsonl", 4, "line is JSON but not an object (array)"),
     ]
     assert quarantined_raw(conn, 2) == '{"event_id": "E-2", "email": '
-    assert raw_row(conn, "engagement_events", "event_id = 'E-5'")["extra"] == {"nested": True}
+    # the extra key with its JSON value; a line without any extra key keeps nothing
+    assert raw_row(conn, "engagement_events", "event_id = 'E-5'") == {"extra": {"nested": True}}
+    assert raw_row(conn, "engagement_events", "event_id = 'E-1'") is None
 
 
 def test_file_that_is_not_jsonl_at_all_fails(conn, landing) -> None:

@@ -33,7 +33,9 @@ encodings, ragged rows, quotes, row numbers, empty files, JSONL):
 - timestamps with an offset (`+02:00`, `+0200`, `+02`, `Z`) are converted to
   UTC and stored as naive TIMESTAMP; without an offset they are UTC already;
 - columns match trimmed and case-insensitively; unknown columns are kept in
-  `_raw_row` only;
+  `_raw_row` only, which holds just those (NULL when the file has none): the
+  typed columns hold the known values, and a quarantined row keeps its whole
+  original row in audit.quarantine;
 - for every file, rows read = rows loaded + rows quarantined.
 
 File paths reach DuckDB only as bound parameters (glob-escaped, see
@@ -346,7 +348,8 @@ def _load_rows(
        hash is one of those, with their original text; among those, the
        earlier rows of a key are superseded (keys compared exactly), giving
        `_landing_rejected`, every row that does not load, with its reason;
-    3. every other row, typed, into raw.<entity>.
+    3. every other row, typed, into raw.<entity>, with `_raw_row` holding
+       only the file's columns that match no contract column.
     """
     names = landing.names
     sources = _column_sources(entity, names, fmt, path)
@@ -452,13 +455,15 @@ def _load_rows(
         WHERE _reason IS NOT NULL
         """
     )
-    # 3. Everything else loads.
+    # 3. Everything else loads; `_raw_row` keeps only the file's columns that match no contract column.
     columns = ", ".join(quote_ident(c) for c in entity.column_names)
+    known = {i for found in sources.values() for i in found}
+    extra_row = landing.raw_row_of([i for i in range(1, len(names) + 1) if i not in known])
     (rows_loaded,) = _execute(
         conn,
         f"""
         INSERT INTO raw.{entity.name} ({columns}, _record_key, _file_id, _source_file, _row_number, _raw_row, _loaded_at)
-        SELECT {', '.join(typed)}, {record_key}, $file_id, $source_file, _row_number, {landing.raw_row}, now()::TIMESTAMP
+        SELECT {', '.join(typed)}, {record_key}, $file_id, $source_file, _row_number, {extra_row}, now()::TIMESTAMP
         FROM ({rows}) AS r
         WHERE NOT EXISTS (SELECT 1 FROM _landing_rejected AS q WHERE q._row_number = r._row_number)
         """,

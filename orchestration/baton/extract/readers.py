@@ -16,7 +16,9 @@ step that must follow the file's order, so the only single-threaded one), and
 every later scan reads that file in parallel; a Parquet landing file is
 scanned as it is. `raw_row` is the SQL expression of a row as it was in the
 file (a JSON object, values as text) over the columns `raw_columns`; the
-loader evaluates it only for the rows it stores.
+loader evaluates it only for the rows it quarantines. `raw_row_of(positions)`
+is the same object restricted to some of the file's columns (the loader
+stores the columns that match no contract column with each loaded row).
 
 Rows that cannot even be split into fields (a ragged CSV record, a JSONL line
 that is not an object) are not in `rows`: they are in the temporary table
@@ -56,8 +58,9 @@ Decisions on hostile input (CONTRACT.md s2 "Bad input", s7):
   one quarantined row (DuckDB reads it that way; no guessing where it ends).
 - **Duplicated header names**: fatal for the file if two header cells name the
   same contract column (compared trimmed and case-insensitively, see
-  loader.py), otherwise both are kept; in `_raw_row` the second `x` is called
-  `x (2)` so the JSON object keeps every value.
+  loader.py), otherwise both are kept; in a raw row's JSON object (the
+  quarantined row, or the extra columns kept with a loaded row) the second
+  `x` is called `x (2)` so the object keeps every value.
 - **JSONL**: a line that is not JSON, or JSON but not an object, is
   quarantined; a file where no line is a JSON object is not JSONL and fails.
   Keys are the union over the file's objects, in order of first appearance.
@@ -69,7 +72,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,6 +108,12 @@ class Landing:
     raw_row: str
     raw_columns: tuple[str, ...]
     params: dict[str, object] = field(default_factory=dict)
+    # The SQL of a row's JSON object holding only the columns at these (1-based) positions, keyed
+    # as in `raw_row`; NULL when there are none (JSON lines: when the row has none of those keys).
+    subset_row: Callable[[Sequence[int]], str] = lambda positions: "NULL::JSON"
+
+    def raw_row_of(self, positions: Sequence[int]) -> str:
+        return self.subset_row(positions) if positions else "NULL::JSON"
 
 
 def duckdb_path(conn: duckdb.DuckDBPyConnection, path: Path) -> str:
@@ -166,9 +175,16 @@ def _positional(n: int) -> list[str]:
 
 def _raw_row_object(names: list[str]) -> tuple[str, dict[str, object]]:
     """The JSON object of a row's text values c1..cN, keyed by `raw_keys(names)` (bound parameters)."""
-    keys = raw_keys(names)
-    pairs = ", ".join(f"$raw_key_{i}, c{i}" for i in range(1, len(keys) + 1))
-    return f"json_object({pairs})", {f"raw_key_{i}": key for i, key in enumerate(keys, start=1)}
+    return _object_of(range(1, len(names) + 1)), _raw_key_params(names)
+
+
+def _raw_key_params(names: list[str]) -> dict[str, object]:
+    return {f"raw_key_{i}": key for i, key in enumerate(raw_keys(names), start=1)}
+
+
+def _object_of(positions: Sequence[int]) -> str:
+    """The JSON object of the text values of the columns c<i> at `positions` (keys: `$raw_key_<i>`)."""
+    return f"json_object({', '.join(f'$raw_key_{i}, c{i}' for i in positions)})"
 
 
 def _no_problems(conn: duckdb.DuckDBPyConnection) -> None:
@@ -276,7 +292,7 @@ def _read_csv(conn: duckdb.DuckDBPyConnection, path: Path, source: str, scratch:
     if not conn.execute("SELECT count(*) FROM _csv_bad").fetchone()[0]:
         _no_problems(conn)
         rows = f"SELECT s._k AS _row_number, {select} FROM read_parquet($stage) AS s"
-        return Landing(names, rows, good_count, raw_row, tuple(cols), params)
+        return Landing(names, rows, good_count, raw_row, tuple(cols), params, _object_of)
 
     blanks = _csv_blank_records(conn, source, stage, good_count)
     _csv_number_bad_rows(conn, blanks)
@@ -324,7 +340,7 @@ def _read_csv(conn: duckdb.DuckDBPyConnection, path: Path, source: str, scratch:
                {select}
         FROM read_parquet($stage) AS s JOIN _csv_offsets AS o ON o.bucket = s._k // {width}
     """
-    return Landing(names, rows, good_count, raw_row, tuple(cols), params)
+    return Landing(names, rows, good_count, raw_row, tuple(cols), params, _object_of)
 
 
 def _csv_options(columns: str, strict: bool, keep_empty: bool) -> str:
@@ -509,7 +525,7 @@ def _read_parquet(conn: duckdb.DuckDBPyConnection, source: str, check_names) -> 
     rows = f"SELECT #{n + 1} + 1 AS _row_number{values} FROM read_parquet($source, file_row_number = true)"
     raw_row, params = _raw_row_object(names)
     params["source"] = source
-    return Landing(names, rows, row_count, raw_row, tuple(_positional(n)), params)
+    return Landing(names, rows, row_count, raw_row, tuple(_positional(n)), params, _object_of)
 
 
 # --- JSON lines ------------------------------------------------------------------------------
@@ -575,4 +591,13 @@ def _read_jsonl(conn: duckdb.DuckDBPyConnection, source: str, check_names) -> La
     pointers = {f"pointer_{i}": "/" + name.replace("~", "~0").replace("/", "~1") for i, name in enumerate(names, start=1)}
     extract = "".join(f", json_extract_string(obj, $pointer_{i}) AS c{i}" for i in range(1, len(names) + 1))
     rows = f"SELECT _row_number, obj AS _obj{extract} FROM _jsonl_lines WHERE _problem IS NULL"
-    return Landing(names, rows, row_count, "_obj::JSON", ("_obj",), pointers)
+    return Landing(names, rows, row_count, "_obj::JSON", ("_obj",), {**pointers, **_raw_key_params(names)}, _jsonl_object_of)
+
+
+def _jsonl_object_of(positions: Sequence[int]) -> str:
+    """The JSON object of the keys at `positions` that the line's object has, with their JSON
+    values as given (a key given as null stays, an absent key stays absent); NULL when it has none."""
+    entries = ", ".join(f"{{'k': $raw_key_{i}, 'v': json_extract(_obj, $pointer_{i})}}" for i in positions)
+    return (
+        f"nullif(to_json(map_from_entries(list_filter([{entries}], lambda e: e.v IS NOT NULL)))::VARCHAR, '{{}}')::JSON"
+    )
