@@ -590,6 +590,74 @@ def test_a_later_file_replaces_the_record_and_raw_keeps_both_versions(conn, land
         ("H-1", "old@example.com", None, "webinar", 1, '["lead_id:H-1"]'),
         ("H-1", None, "CFO", "ebook", 2, '["lead_id:H-1"]'),  # trimmed; the blank email is null
     ]
+    # leads are not immutable: the re-sent record is loaded, not quarantined (the later file wins downstream)
+    assert quarantine(conn) == []
+    assert ledger(conn) == [("leads_01.csv", "loaded", 1, 1, 0, None), ("leads_02.csv", "loaded", 1, 1, 0, None)]
+
+
+EVENTS_HEADER = "event_id,lead_id,email,event_type,occurred_at\n"
+IMMUTABLE = "events are immutable, the first loaded version counts"
+
+
+def test_an_event_already_loaded_from_an_earlier_file_is_quarantined_and_the_first_version_stays(conn, landing) -> None:
+    put(landing, "engagement_events", "events_01.csv", EVENTS_HEADER
+        + "E-1,L-1,,ad_click,2026-03-01T10:00:00Z\n"
+        + "E-2,L-2,,blog_view,2026-03-02T10:00:00Z\n")
+    load(conn, "engagement_events", landing)
+    # next run: E-2 again (other values, padded id), and a new event
+    put(landing, "engagement_events", "events_02.csv", EVENTS_HEADER
+        + " E-2 ,L-9,,ebook_download,2026-03-09T10:00:00Z\n"
+        + "E-3,L-3,,ad_click,2026-03-03T10:00:00Z\n")
+    assert [r.status for r in load(conn, "engagement_events", landing)] == ["unchanged", "loaded"]
+    assert quarantine(conn) == [
+        ("events_02.csv", 1, f"event_id: already loaded from events_01.csv row 2; {IMMUTABLE}"),
+    ]
+    assert quarantined_raw(conn, 1) == {
+        "event_id": " E-2 ", "lead_id": "L-9", "email": "", "event_type": "ebook_download", "occurred_at": "2026-03-09T10:00:00Z",
+    }
+    # each event once, with the first file's values
+    assert raw(conn, "engagement_events", "event_id, lead_id, event_type, occurred_at, _file_id, _row_number") == [
+        ("E-1", "L-1", "ad_click", utc(2026, 3, 1, 10), 1, 1),
+        ("E-2", "L-2", "blog_view", utc(2026, 3, 2, 10), 1, 2),
+        ("E-3", "L-3", "ad_click", utc(2026, 3, 3, 10), 2, 2),
+    ]
+    assert ledger(conn) == [("events_01.csv", "loaded", 2, 2, 0, None), ("events_02.csv", "loaded", 2, 1, 1, None)]
+    # a third file names the file each event was first loaded from
+    put(landing, "engagement_events", "events_03.jsonl",
+        '{"event_id": "E-3", "lead_id": "L-3", "event_type": "ad_click", "occurred_at": "2026-03-03T10:00:00Z"}\n'
+        '{"event_id": "E-1", "lead_id": "L-1", "event_type": "ad_click", "occurred_at": "2026-03-01T10:00:00Z"}\n')
+    load(conn, "engagement_events", landing)
+    assert quarantine(conn)[1:] == [
+        ("events_03.jsonl", 1, f"event_id: already loaded from events_02.csv row 2; {IMMUTABLE}"),
+        ("events_03.jsonl", 2, f"event_id: already loaded from events_01.csv row 1; {IMMUTABLE}"),
+    ]
+    assert ledger(conn)[2] == ("events_03.jsonl", "loaded", 2, 0, 2, None)
+    assert conn.execute(
+        "SELECT count(*), count(DISTINCT _record_key) FROM raw.engagement_events"
+    ).fetchone() == (3, 3)
+
+
+def test_an_event_already_loaded_and_repeated_within_the_later_file_quarantines_every_row(conn, landing) -> None:
+    put(landing, "engagement_events", "a.csv", EVENTS_HEADER
+        + "E-1,L-1,,ad_click,2026-03-01T10:00:00Z\n"
+        + "E-2,L-2,,blog_view,2026-03-02T10:00:00Z\n")
+    put(landing, "engagement_events", "b.csv", EVENTS_HEADER
+        + "E-1,L-1,,ad_click,2026-03-01T10:00:00Z\n"  # the same event, sent again...
+        + "E-4,L-4,,ad_click,2026-03-04T10:00:00Z\n"
+        + "E-1,L-1,,webinar_attendance,2026-03-01T10:00:00Z\n"  # ...twice
+        + "E-2,L-2,,podcast_listen,2026-03-02T10:00:00Z\n")  # bad and already loaded
+    load(conn, "engagement_events", landing)  # one run: b.csv sees what a.csv committed
+    assert quarantine(conn) == [
+        ("b.csv", 1, f"superseded by row 3 of the same file (same key); event_id: already loaded from a.csv row 1; {IMMUTABLE}"),
+        ("b.csv", 3, f"event_id: already loaded from a.csv row 1; {IMMUTABLE}"),
+        ("b.csv", 4, f"event_type: unknown event type: podcast_listen; event_id: already loaded from a.csv row 2; {IMMUTABLE}"),
+    ]
+    assert raw(conn, "engagement_events", "event_id, event_type, _file_id, _row_number") == [
+        ("E-1", "ad_click", 1, 1),
+        ("E-2", "blog_view", 1, 2),
+        ("E-4", "ad_click", 2, 2),
+    ]
+    assert ledger(conn) == [("a.csv", "loaded", 2, 2, 0, None), ("b.csv", "loaded", 4, 1, 3, None)]
 
 
 def test_closed_deal_without_closed_at_is_quarantined_and_stages_are_normalized(conn, landing) -> None:

@@ -63,6 +63,10 @@ class Entity:
     optional: bool = False
     # At least one of these must be present in a row (e.g. lead_id or email).
     one_of: tuple[str, ...] = ()
+    # Records never change once loaded (events): a row whose key was loaded from an earlier file
+    # is a duplicate and goes to quarantine; the first loaded version counts. Within one file the
+    # last row of a key still wins (the earlier rows are superseded).
+    immutable: bool = False
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -102,6 +106,7 @@ ENTITIES: dict[str, Entity] = {
             ),
             key=(("event_id",),),
             one_of=("lead_id", "email"),
+            immutable=True,
         ),
         Entity(
             "accounts",

@@ -29,7 +29,10 @@ encodings, ragged rows, quotes, row numbers, empty files, JSONL):
   hour 25), `event_type: unknown event type: <value>`, `neither lead_id nor
   email is given`, `closed_at: a closed deal needs closed_at`, and, for an
   earlier row whose key repeats later in the same file, `superseded by row N
-  of the same file (same key)`;
+  of the same file (same key)`, and, for an entity whose records are
+  immutable (engagement events), a row whose key was loaded from an earlier
+  file, `event_id: already loaded from <file> row N; events are immutable,
+  the first loaded version counts` (so raw never holds such a key twice);
 - timestamps with an offset (`+02:00`, `+0200`, `+02`, `Z`) are converted to
   UTC and stored as naive TIMESTAMP; without an offset they are UTC already;
 - columns match trimmed and case-insensitively; unknown columns are kept in
@@ -79,7 +82,7 @@ EMPTY_FILE = "empty file (0 bytes)"
 _BLANK = "[\\s\\x{a0}\\x{feff}]"
 _BLANK_CODES = "[9, 10, 12, 13, 32, 160, 65279]"
 _SCRATCH_PREFIX = "baton-extract-"
-_TEMP_TABLES = ("_landing_repeated_keys", "_landing_flagged", "_landing_rejected")
+_TEMP_TABLES = ("_landing_repeated_keys", "_landing_loaded", "_landing_flagged", "_landing_rejected")
 
 METADATA_COLUMNS = (
     ("_record_key", "VARCHAR"),
@@ -343,11 +346,17 @@ def _load_rows(
     streaming (nothing the size of the file is held in memory):
 
     1. the hashes of the record keys that occur more than once (sorted, so
-       only the hashes are held), usually none;
+       only the hashes are held), usually none; for an immutable entity
+       whose raw table holds rows already, also the hashes of the file's keys
+       that raw holds: `_landing_loaded` has each such raw key (a semi-join
+       on the key hash; only the matches are kept) with its first loaded
+       version (file, row);
     2. `_landing_flagged`: the rows that break a rule, and the rows whose key
        hash is one of those, with their original text; among those, the
-       earlier rows of a key are superseded (keys compared exactly), giving
-       `_landing_rejected`, every row that does not load, with its reason;
+       earlier rows of a key are superseded and, for an immutable entity,
+       the rows of a key already loaded are refused (keys compared exactly),
+       giving `_landing_rejected`, every row that does not load, with its
+       reason;
     3. every other row, typed, into raw.<entity>, with `_raw_row` holding
        only the file's columns that match no contract column.
     """
@@ -429,6 +438,28 @@ def _load_rows(
         """,
         params,
     )
+    # Immutable records: the raw rows (of earlier files) whose key hash is one of the file's, by
+    # key and hash with the first loaded version of the key. The key's columns are text, so the same
+    # expression over raw's typed columns gives the same hash; keys are then compared exactly (step 2).
+    conn.execute("CREATE TEMP TABLE _landing_loaded (h UBIGINT, _record_key VARCHAR, _first_file VARCHAR, _first_row BIGINT)")
+    if entity.immutable and conn.execute(f"SELECT EXISTS (SELECT 1 FROM raw.{entity.name})").fetchone()[0]:
+        key_columns = {c for alternatives in entity.key for c in alternatives}
+        if any(c.kind is not Kind.TEXT for c in entity.columns if c.name in key_columns):
+            raise RuntimeError(f"{entity.name}: the key columns of an immutable entity must be text")
+        _execute(
+            conn,
+            f"""
+            INSERT INTO _landing_loaded
+            SELECT h, _record_key, v.f, v.r FROM (
+                SELECT {key_hash} AS h, _record_key, min({{'i': _file_id, 'r': _row_number, 'f': _source_file}}) AS v
+                FROM raw.{entity.name}
+                WHERE {key_hash} IN (SELECT {key_hash} FROM ({rows}))
+                GROUP BY ALL
+            )
+            """,
+            params,
+        )
+        conn.execute("INSERT INTO _landing_repeated_keys SELECT DISTINCT h FROM _landing_loaded")
     # 2. The rows that do not load, and why.
     _execute(
         conn,
@@ -440,20 +471,28 @@ def _load_rows(
         """,
         params,
     )
-    conn.execute(
+    key_label = ", ".join(" / ".join(alternatives) for alternatives in entity.key)
+    _execute(
+        conn,
         f"""
         CREATE TEMP TABLE _landing_rejected AS
         SELECT _row_number, {raw_columns}, _reason FROM (
-            SELECT *, nullif(concat_ws('; ', _reasons, CASE WHEN _last_row > _row_number
-                       THEN 'superseded by row ' || _last_row || ' of the same file (same key)' END), '') AS _reason
+            SELECT *, nullif(concat_ws('; ', _reasons,
+                       CASE WHEN _last_row > _row_number
+                       THEN 'superseded by row ' || _last_row || ' of the same file (same key)' END,
+                       CASE WHEN _first_row IS NOT NULL
+                       THEN $key_label || ': already loaded from ' || regexp_extract(_first_file, '[^/]*$')
+                            || ' row ' || _first_row || $immutable END), '') AS _reason
             FROM (
-                SELECT *, CASE WHEN _record_key IS NOT NULL
-                               THEN max(_row_number) OVER (PARTITION BY _record_key) END AS _last_row
-                FROM _landing_flagged
+                SELECT f.*, l._first_file, l._first_row,
+                       CASE WHEN f._record_key IS NOT NULL
+                            THEN max(f._row_number) OVER (PARTITION BY f._record_key) END AS _last_row
+                FROM _landing_flagged AS f LEFT JOIN _landing_loaded AS l ON l._record_key = f._record_key
             )
         )
         WHERE _reason IS NOT NULL
-        """
+        """,
+        {"key_label": key_label, "immutable": f"; {_records_noun(entity)} are immutable, the first loaded version counts"},
     )
     # 3. Everything else loads; `_raw_row` keeps only the file's columns that match no contract column.
     columns = ", ".join(quote_ident(c) for c in entity.column_names)
@@ -488,6 +527,11 @@ def _load_rows(
     if rows_loaded + rows_quarantined != rows_read:  # cannot happen; never commit a file that does not balance
         raise RuntimeError(f"read {rows_read} rows but loaded {rows_loaded} and quarantined {rows_quarantined}")
     return rows_read, rows_loaded, rows_quarantined
+
+
+def _records_noun(entity: Entity) -> str:
+    """What an entity's records are called in a reason: `engagement_events` -> `events`."""
+    return entity.name.rsplit("_", 1)[-1]
 
 
 def _execute(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> duckdb.DuckDBPyConnection:
