@@ -20,6 +20,13 @@ instead (read through DuckDB's rejects table). `--bad-every 0` writes a
 clean file. The child then checks every row number: row n holds event n
 (or, re-sent, n - 3), and exactly the bad rows are quarantined.
 
+`--resend N` then loads, into the same warehouse, a second file of N events
+(`<dir>/landing_resend/engagement_events/events_resend.csv`): every other
+one re-sends an event the first file loaded, the others are new. Events are
+immutable, so each re-sent one is quarantined as already loaded (the check
+looks up the first file's rows in raw); the seconds of that second load are
+reported too (`resend_seconds`), and its quarantine is checked.
+
 Options: `--memory-limit` / `--threads` set DuckDB's (as the
 BATON_DUCKDB_MEMORY_LIMIT / BATON_DUCKDB_THREADS env vars do in a run),
 `--temp-dir` its spill folder; `--json` prints the result as one JSON object.
@@ -83,7 +90,21 @@ def _lines_sql(rows: int, bad_every: int, ragged: bool) -> str:
     return f'SELECT {line} AS "{HEADER}" FROM range(1, {rows + 1}) t(i)'
 
 
-def generate(path: Path, rows: int, bad_every: int, ragged: bool) -> float:
+def _resent_event(j: str, rows: int, resend: int, bad_every: int) -> str:
+    """The event (of the first file) that row `j` (odd) of the re-send file sends again: spread over
+    the file, never a bad one nor one the first file re-sent itself (both are not at their own row)."""
+    step = max(2, rows // (resend // 2 + 1))
+    p = f"(1 + ({j} // 2) * {step})"
+    return f"(CASE WHEN {p} % {bad_every} IN (0, 3) THEN {p} - 1 ELSE {p} END)" if bad_every else p
+
+
+def _resend_sql(rows: int, resend: int, bad_every: int) -> str:
+    """The re-send file: odd rows re-send an event of the first file, even rows are new events."""
+    line = f"CASE WHEN j % 2 = 1 THEN {_fields(_resent_event('j', rows, resend, bad_every))} ELSE {_fields(f'{rows} + j')} END"
+    return f'SELECT {line} AS "{HEADER}" FROM range(1, {resend + 1}) t(j)'
+
+
+def generate(path: Path, rows: int, bad_every: int, ragged: bool, sql: str | None = None) -> float:
     import duckdb
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +113,7 @@ def generate(path: Path, rows: int, bad_every: int, ragged: bool) -> float:
     conn.execute("SET preserve_insertion_order = true")
     # One column whose values never hold the delimiter or quote: every line is written as is.
     conn.execute(
-        f"COPY ({_lines_sql(rows, bad_every, ragged)}) TO $path "
+        f"COPY ({sql or _lines_sql(rows, bad_every, ragged)}) TO $path "
         "(FORMAT csv, HEADER true, DELIMITER '\t', QUOTE '\x02', ESCAPE '\x02')",
         {"path": str(path)},
     )
@@ -100,7 +121,9 @@ def generate(path: Path, rows: int, bad_every: int, ragged: bool) -> float:
     return time.perf_counter() - started
 
 
-def _load(work: Path, bad_every: int, memory_limit: str | None, threads: str | None, temp_dir: str | None) -> None:
+def _load(
+    work: Path, bad_every: int, memory_limit: str | None, threads: str | None, temp_dir: str | None, resend: int = 0
+) -> None:
     """In the child: load the landing folder into a fresh warehouse, print the result as JSON."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orchestration"))
     import duckdb
@@ -119,13 +142,40 @@ def _load(work: Path, bad_every: int, memory_limit: str | None, threads: str | N
     (result,) = load_entity(conn, "engagement_events", work / "landing", progress=lambda message: None)
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({
+    output = {
         "status": result.status, "reason": result.reason, "rows_read": result.rows_read,
         "rows_loaded": result.rows_loaded, "rows_quarantined": result.rows_quarantined,
         "load_seconds": round(seconds, 2), "peak_rss_mib": round(peak_kib / 1024),
-        "row_numbers_ok": _row_numbers_ok(conn, bad_every), "warehouse_mib": round(database.stat().st_size / 2**20),
-    }))
+        "row_numbers_ok": _row_numbers_ok(conn, bad_every),
+    }
+    if resend:
+        started = time.perf_counter()
+        (second,) = load_entity(conn, "engagement_events", work / "landing_resend", progress=lambda message: None)
+        output.update(
+            resend_status=second.status, resend_loaded=second.rows_loaded, resend_quarantined=second.rows_quarantined,
+            resend_seconds=round(time.perf_counter() - started, 2),
+            resend_peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            resend_ok=_resend_ok(conn, resend),
+        )
+    output["warehouse_mib"] = round(database.stat().st_size / 2**20)
+    print(json.dumps(output))
     conn.close()
+
+
+def _resend_ok(conn, resend: int) -> bool:
+    """Each re-sent event (odd rows) is quarantined as already loaded from its row of the first
+    file (the row numbered like the event), the new ones (even rows) load."""
+    wrong = conn.execute(
+        """
+        SELECT count(*) FROM audit.quarantine AS q JOIN audit.load_ledger AS l USING (file_id)
+        WHERE l.file_name = 'events_resend.csv' AND (q.row_number % 2 = 0 OR q.reason <> 'event_id: already loaded from events.csv row '
+              || TRY_CAST(substr(q.raw_row ->> 'event_id', 3) AS BIGINT) || '; events are immutable, the first loaded version counts')
+        """
+    ).fetchone()[0]
+    quarantined, loaded = conn.execute(
+        "SELECT rows_quarantined, rows_loaded FROM audit.load_ledger WHERE file_name = 'events_resend.csv'"
+    ).fetchone()
+    return wrong == 0 and quarantined == (resend + 1) // 2 and loaded == resend // 2
 
 
 def _row_numbers_ok(conn, bad_every: int) -> bool:
@@ -149,6 +199,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--bad-every", type=int, default=1000, help="every N-th event is bad and repeated (0: none)")
     parser.add_argument("--ragged", action="store_true", help="some bad rows have too many / too few fields")
+    parser.add_argument("--resend", type=int, default=0, help="then load a second file of N events, half re-sent")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     parser.add_argument("--memory-limit")
     parser.add_argument("--threads")
@@ -157,7 +208,7 @@ def main() -> int:
     parser.add_argument("--load", type=Path, help=argparse.SUPPRESS)  # the child's mode
     args = parser.parse_args()
     if args.load:
-        _load(args.load, args.bad_every, args.memory_limit, args.threads, args.temp_dir)
+        _load(args.load, args.bad_every, args.memory_limit, args.threads, args.temp_dir, args.resend)
         return 0
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="extract_bench_"))
@@ -169,7 +220,11 @@ def main() -> int:
         if not (csv_path.exists() and stamp.exists() and json.loads(stamp.read_text()) == wanted):
             generated = generate(csv_path, args.rows, args.bad_every, args.ragged)
             stamp.write_text(json.dumps(wanted))
-        child = [sys.executable, __file__, "--load", str(work), "--bad-every", str(args.bad_every)]
+        if args.resend:
+            generate(work / "landing_resend" / "engagement_events" / "events_resend.csv", args.resend, 0, False,
+                     _resend_sql(args.rows, args.resend, args.bad_every))
+        child = [sys.executable, __file__, "--load", str(work), "--bad-every", str(args.bad_every),
+                 "--resend", str(args.resend)]
         for option in ("memory_limit", "threads", "temp_dir"):
             if getattr(args, option):
                 child += [f"--{option.replace('_', '-')}", getattr(args, option)]
@@ -192,8 +247,15 @@ def main() -> int:
                 f"peak RSS {result['peak_rss_mib']} MiB, warehouse {result['warehouse_mib']} MiB, "
                 f"row numbers {'ok' if result['row_numbers_ok'] else 'WRONG'}"
                 + (f"; generated in {result['generate_seconds']} s" if generated is not None else "")
+                + (
+                    f"\nre-send file ({args.resend:,} events): {result['resend_status']}, loaded {result['resend_loaded']:,}, "
+                    f"quarantined {result['resend_quarantined']:,} in {result['resend_seconds']} s "
+                    f"(peak RSS {result['resend_peak_rss_mib']} MiB), {'ok' if result['resend_ok'] else 'WRONG'}"
+                    if args.resend else ""
+                )
             )
-        return 0 if result["status"] == "loaded" and result["row_numbers_ok"] else 1
+        ok = result["status"] == "loaded" and result["row_numbers_ok"] and result.get("resend_ok", True)
+        return 0 if ok else 1
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
