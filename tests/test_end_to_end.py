@@ -126,12 +126,24 @@ def test_monthly_lead_to_sal_adds_up_to_fct_leads(built_warehouse: Path) -> None
     assert feb_sals >= 1
 
 
-def test_every_file_balances_and_the_bad_event_is_quarantined(built_warehouse: Path) -> None:
+def test_every_file_balances_and_the_bad_and_repeated_events_are_quarantined(built_warehouse: Path) -> None:
     ledger = query(built_warehouse, "SELECT status, rows_read, rows_loaded, rows_quarantined FROM audit.load_ledger")
     assert len(ledger) == 10 and {row[0] for row in ledger} == {"loaded"}
     assert all(read == loaded + quarantined for _, read, loaded, quarantined in ledger)
-    quarantine = query(built_warehouse, "SELECT entity, row_number, reason FROM audit.quarantine")
-    assert quarantine == [("engagement_events", 9, "event_type: unknown event type: podcast_listen")]
+    quarantine = query(built_warehouse, "SELECT entity, source_file, row_number, reason FROM audit.quarantine ORDER BY ALL")
+    assert [(entity, Path(source).name, row, reason) for entity, source, row, reason in quarantine] == [
+        ("engagement_events", "events_2026_10_01.csv", 9, "event_type: unknown event type: podcast_listen"),
+        # E-S07 again in the November drop: events are immutable, the first loaded version counts
+        (
+            "engagement_events",
+            "events_2026_11_01.jsonl",
+            1,
+            "event_id: already loaded from events_2026_10_01.csv row 7; events are immutable, the first loaded version counts",
+        ),
+    ]
+    assert query(built_warehouse, "SELECT asset_name FROM intermediate.int_engagement_events WHERE event_id = 'E-S07'") == [
+        ("Q2 webinar",)
+    ]
     # the event whose email matches no lead stays, unmatched
     assert query(built_warehouse, "SELECT lead_id FROM intermediate.int_engagement_events WHERE event_id = 'E-S08'") == [(None,)]
 
@@ -258,3 +270,21 @@ def test_story_attribution_abm_and_funnel_match_hand_computation(built_warehouse
         """,
     )
     assert opportunities == expected_opportunities
+
+
+def test_materialization_metadata_counts_tables_and_skips_views(built_warehouse: Path) -> None:
+    import dagster as dg
+
+    from baton.assets.metrics import model_metadata
+
+    with duckdb.connect(str(built_warehouse), read_only=True) as conn:
+        leads, sals, undetermined = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE is_sal), count(*) FILTER (WHERE sal_status = 'undetermined') FROM marts.fct_leads"
+        ).fetchone()
+        metadata = model_metadata(conn, dg.AssetKey(["marts", "fct_leads"]))
+        # a view is not counted: counting int_engagement_events would resolve every event
+        assert model_metadata(conn, dg.AssetKey(["intermediate", "int_engagement_events"])) == {}
+    assert metadata["dagster/row_count"] == leads
+    assert metadata["sals"] == sals
+    assert metadata["lead_to_sal_pct"].value == round(100.0 * sals / leads, 2)
+    assert metadata["undetermined_pct"].value == round(100.0 * undetermined / leads, 2)

@@ -7,8 +7,3 @@
     qualify row_number() over (partition by _record_key order by _file_id desc, _row_number desc) = 1
 {%- endmacro %}
 
-{#- Events are immutable: a repeated event_id keeps its first loaded version. -#}
-{% macro first_version(relation) -%}
-    select * from {{ relation }}
-    qualify row_number() over (partition by _record_key order by _file_id, _row_number) = 1
-{%- endmacro %}

@@ -1,7 +1,6 @@
-with first_versions as (
-    {{ first_version(source('raw', 'engagement_events')) }}
-)
-
+-- One row per event: the extract step already keeps the first loaded version
+-- of a repeated event_id (events are immutable) and quarantines later ones,
+-- so nothing here re-reads all events to deduplicate them.
 select
     event_id,
     lead_id,
@@ -10,4 +9,4 @@ select
     campaign_id,
     asset_name,
     occurred_at
-from first_versions
+from {{ source('raw', 'engagement_events') }}

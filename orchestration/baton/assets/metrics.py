@@ -12,10 +12,13 @@ def model_metadata(conn: duckdb.DuckDBPyConnection, asset_key: dg.AssetKey) -> d
     if len(asset_key.path) != 2:
         return {}
     schema, table = asset_key.path
-    exists = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    # Views are skipped: counting int_engagement_events would resolve every event
+    # to its person, seconds at scale, for a figure raw.engagement_events already gives.
+    is_table = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ? AND table_type = 'BASE TABLE'",
+        [schema, table],
     ).fetchone()[0]
-    if not exists:
+    if not is_table:
         return {}
     metadata: dict[str, Any] = {
         "dagster/row_count": conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]

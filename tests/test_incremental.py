@@ -1,0 +1,165 @@
+"""A warehouse kept up to date night after night equals one rebuilt from scratch.
+
+The nightly run only appends the new files to raw (the load ledger knows the
+old ones) and never re-reads the events it already holds (they are
+deduplicated once, at extract, and read through views). These tests grow a
+landing folder over several nights, run `baton run` after each, and compare
+every mart with a single full build of the final folder, row for row.
+
+The nights include what makes incremental builds go wrong: lead records
+re-sent with changes (a person's email changes, so persons split and merge),
+a new lead record older than the person it joins (the person's lead_id
+changes, so old events and deals must follow it), late events inside a
+closed deal's window, an event re-sent in a later file, and a deal re-sent
+with a new stage.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import REPO_ROOT, baton_env, run_baton
+
+EVENTS_HEADER = "event_id,lead_id,email,event_type,campaign_id,asset_name,occurred_at\n"
+LEADS_HEADER = (
+    "lead_id,email,first_name,last_name,job_title,company_name,company_domain,"
+    "employee_count,industry,country,lead_source,campaign_id,created_at\n"
+)
+DEALS_HEADER = "deal_id,account_id,deal_name,created_at,closed_at,stage,amount,originating_lead_id\n"
+
+NIGHT_1 = (
+    "accounts/accounts_2026_10_01.csv",
+    "campaigns.csv",
+    "target_accounts.csv",
+    "deal_contacts/deal_contacts_2026_10_01.csv",
+    "deals/deals_2026_10_01.csv",
+    "engagement_events/events_2026_10_01.csv",
+    "leads/leads_2026_10_01.csv",
+)
+NIGHT_2 = (
+    "deals/deals_2026_11_01.csv",
+    "engagement_events/events_2026_11_01.jsonl",  # re-sends E-S07
+    "leads/leads_2026_11_01.csv",
+)
+
+# Night 3, written by hand against the sample's story records (S-0xx, D-00x).
+NIGHT_3 = {
+    # S-099 is older than S-001 and has ana.story's email: the person's
+    # lead_id becomes S-099, and D-001's contact S-001 and events E-S01/E-S02
+    # must follow. S-004 changes email: leaves its person, joins no one.
+    "leads/leads_2026_11_20.csv": LEADS_HEADER
+    + "S-099,ana.story@northwindbank.com,Ana,Story,CFO,,,,,US,webinar,C-01,2026-01-15T09:00:00Z\n"
+    + "S-004,carol.new@initech.com,Carol,Smith,Finance Director,Initech,initech.com,300,Software,US,ebook,C-02,2026-04-01T09:00:00Z\n",
+    # E-LATE-1 is inside D-001's window (closed 2026-08-01), E-LATE-2 after it;
+    # E-LATE-3 names the record S-099, which only arrives tonight; E-S01 again
+    # is a re-sent event (the first loaded version counts).
+    "engagement_events/events_2026_11_20.csv": EVENTS_HEADER
+    + "E-LATE-1,S-001,,webinar_attendance,C-01,Late webinar,2026-07-01T10:00:00Z\n"
+    + "E-LATE-2,S-001,,webinar_attendance,C-01,Late webinar,2026-08-02T10:00:00Z\n"
+    + "E-LATE-3,S-099,,ebook_download,C-02,ICP ebook,2026-05-05T10:00:00Z\n"
+    + "E-S01,S-001,ana.story@northwindbank.com,ad_click,C-03,Resent,2026-03-03T00:00:00Z\n",
+    # D-002 closes.
+    "deals/deals_2026_11_20.csv": DEALS_HEADER
+    + "D-002,A-002,Globex expansion,2026-07-01T00:00:00Z,2026-11-10T00:00:00Z,Closed Won,55000,S-003\n",
+}
+
+
+def _stage(landing: Path, files: tuple[str, ...]) -> None:
+    for relative in files:
+        target = landing / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / "seeds" / relative, target)
+
+
+def _write(landing: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        target = landing / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
+def _run(tmp: Path, landing: Path, warehouse: Path) -> None:
+    completed = run_baton(baton_env(tmp, BATON_LANDING_DIR=str(landing), BATON_DUCKDB_PATH=str(warehouse)))
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-5000:]
+
+
+def _marts(warehouse: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+            ).fetchall()
+        ]
+        return {table: conn.execute(_comparable(conn, table)).fetchall() for table in tables}
+
+
+def _comparable(conn: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Every row of the mart, sorted on every column so that the order rows were written in does not
+    matter, with DOUBLEs rounded to 1e-6: a sum of doubles may differ in its last bits with the order
+    DuckDB's parallel aggregation adds them in, in any two builds, incremental or not."""
+    columns = conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    select = ", ".join(
+        f'round("{name}", 6) AS "{name}"' if data_type in ("DOUBLE", "FLOAT") else f'"{name}"'
+        for name, data_type in columns
+    )
+    return f'SELECT {select} FROM marts."{table}" ORDER BY ALL'
+
+
+@pytest.fixture(scope="module")
+def nightly_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    nightly_tmp = tmp_path_factory.mktemp("nightly")
+    landing = nightly_tmp / "landing"
+    nightly = nightly_tmp / "warehouse.duckdb"
+    _stage(landing, NIGHT_1)
+    _run(nightly_tmp, landing, nightly)
+    _stage(landing, NIGHT_2)
+    _run(nightly_tmp, landing, nightly)
+    _write(landing, NIGHT_3)
+    _run(nightly_tmp, landing, nightly)
+
+    full_tmp = tmp_path_factory.mktemp("full")
+    full = full_tmp / "warehouse.duckdb"
+    _run(full_tmp, landing, full)
+    return nightly, full
+
+
+def test_every_mart_of_three_nightly_runs_equals_one_full_build(nightly_and_full: tuple[Path, Path]) -> None:
+    nightly, full = nightly_and_full
+    nightly_marts, full_marts = _marts(nightly), _marts(full)
+    assert sorted(nightly_marts) == sorted(full_marts)
+    assert len(full_marts) == 7
+    for table in full_marts:
+        assert full_marts[table], f"marts.{table} is empty: the comparison would prove nothing"
+        assert nightly_marts[table] == full_marts[table], f"marts.{table} differs between nightly and full builds"
+
+
+def test_the_third_night_really_changed_what_an_incremental_build_could_miss(nightly_and_full: tuple[Path, Path]) -> None:
+    """The comparison above is only worth something if night 3 moved these figures."""
+    _, full = nightly_and_full
+    with duckdb.connect(str(full), read_only=True) as conn:
+        # the older record S-099 now names ana.story's person
+        assert conn.execute(
+            "SELECT lead_id, lead_records FROM marts.fct_leads WHERE email = 'ana.story@northwindbank.com'"
+        ).fetchall() == [("S-099", 3)]
+        # D-001: E-S01 and E-S03 as before, plus the late E-LATE-1 and E-LATE-3 (via S-099)
+        assert conn.execute(
+            "SELECT originating_person_id, influencing_touches FROM marts.fct_deals WHERE deal_id = 'D-001'"
+        ).fetchall() == [("S-099", 4)]
+        # the re-sent E-S01 is quarantined, and the first version (webinar_attendance) counts
+        assert conn.execute(
+            "SELECT count(*) FROM audit.quarantine WHERE entity = 'engagement_events' AND raw_row LIKE '%E-S01%'"
+        ).fetchone()[0] == 1
+        assert conn.execute(
+            "SELECT event_type FROM marts.fct_attribution_touches WHERE deal_id = 'D-001' AND event_id = 'E-S01'"
+        ).fetchall() == [("webinar_attendance",)]
+        # D-002 closed won
+        assert conn.execute("SELECT is_won FROM marts.fct_deals WHERE deal_id = 'D-002'").fetchall() == [(True,)]
