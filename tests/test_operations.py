@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -29,6 +31,39 @@ def test_duckdb_limits_come_from_the_environment(tmp_path: Path, monkeypatch: py
         conn.close()
     assert (threads, temp, tz) == (1, str(tmp_path / "spill"), "UTC")
     assert memory.replace(" ", "") in ("953.6MiB", "1.0GiB", "1GB", "953.6MB")
+
+
+def test_dbt_keeps_building_after_a_model_spills_to_disk(tmp_path: Path) -> None:
+    """dbt-duckdb runs the profile's `settings` again on every model's cursor, and DuckDB refuses
+    to SET temp_directory once a query has spilled there: under a memory limit a large build
+    failed at the model after the first spill. The limits are given once, as `config_options`."""
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "dbt_project" / "profiles.yml", project / "profiles.yml")
+    (project / "dbt_project.yml").write_text('name: spill\nversion: "1.0.0"\nconfig-version: 2\nprofile: baton\n')
+    # 1M shuffled rows with a 32-character string, sorted under a 64 MB limit: the sort spills
+    # (with the old profile this test failed at `after_the_spill`, "Cannot switch temporary directory")
+    (project / "models" / "spills.sql").write_text(
+        "{{ config(materialized='table') }} select r, md5(r::varchar) as s from range(1000000) t(r) order by hash(r)"
+    )
+    (project / "models" / "after_the_spill.sql").write_text("select count(*) as n from {{ ref('spills') }}")
+    spill = tmp_path / "spill"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "DBT_"))}
+    env.update(
+        DO_NOT_TRACK="1",
+        BATON_DUCKDB_PATH=str(tmp_path / "w.duckdb"),
+        BATON_DUCKDB_MEMORY_LIMIT="64MB",
+        BATON_DUCKDB_THREADS="1",
+        BATON_DUCKDB_TEMP_DIR=str(spill),
+    )
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    completed = subprocess.run(
+        [dbt, "run", "--project-dir", str(project), "--profiles-dir", str(project)],
+        env=env, capture_output=True, text=True, timeout=300, cwd=project,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT n FROM main.after_the_spill").fetchone() == (1000000,)
 
 
 def test_ui_binds_to_localhost_unless_told_otherwise() -> None:
