@@ -49,7 +49,9 @@ def pin_environment() -> None:
     os.environ["BATON_DUCKDB_PATH"] = str(duckdb_path())
     duckdb_path().parent.mkdir(parents=True, exist_ok=True)
     # DuckDB limits, shared by Baton's own sessions and dbt's (profiles.yml reads them).
-    os.environ.setdefault("BATON_DUCKDB_MEMORY_LIMIT", "80%")
+    # 1.5GB keeps a full build of 1M leads / 20M events under 2 GB for the whole process tree
+    # (Dagster's process plus dbt's); DuckDB spills beyond it (docs/performance.md).
+    os.environ.setdefault("BATON_DUCKDB_MEMORY_LIMIT", "1.5GB")
     os.environ.setdefault("BATON_DUCKDB_THREADS", str(os.cpu_count() or 1))
     os.environ.setdefault("BATON_DUCKDB_TEMP_DIR", str(duckdb_path()) + ".tmp")
     os.environ.setdefault("DO_NOT_TRACK", "1")
