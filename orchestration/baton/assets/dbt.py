@@ -29,14 +29,17 @@ BUILD_ARGS = ["build", "--exclude", "resource_type:unit_test"]
 def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
     # dbt holds DuckDB's write lock while it runs, so figures for the UI are read
     # once it has finished, then attached to each model's materialization.
-    _keep_recent_invocation_folders(baton_dbt_project.project_dir / "target")
+    target = baton_dbt_project.project_dir / "target"
+    _keep_recent_invocation_folders(target)
     events: list[Any] = []
     failure: Exception | None = None
+    invocation = dbt.cli(BUILD_ARGS, context=context)
     try:
-        for event in dbt.cli(BUILD_ARGS, context=context).stream():
+        for event in invocation.stream():
             events.append(event)
     except Exception as error:  # noqa: BLE001 - re-raised below, after the models that did build
         failure = error
+    _keep_partial_parse_state(baton_dbt_project.project_dir / invocation.target_path, target)
     with warehouse.get_connection() as conn:
         for event in events:
             if isinstance(event, dg.Output):
@@ -54,3 +57,15 @@ def _keep_recent_invocation_folders(target: Path, keep: int = 5) -> None:
     folders = sorted(target.glob(f"{baton_dbt_models.op.name}-*"), key=lambda p: p.stat().st_mtime)
     for folder in folders[:-keep] if len(folders) > keep else []:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _keep_partial_parse_state(invocation_target: Path, target: Path) -> None:
+    """dagster-dbt starts each invocation from target/partial_parse.msgpack, which `baton parse`
+    wrote under whatever profile it ran with (another warehouse path, other limits): dbt then
+    found the profile changed and parsed the whole project again, every night (~3 s). The state
+    this invocation saved matches the profile the next night runs with."""
+    state = invocation_target / "partial_parse.msgpack"
+    if state.is_file():
+        staging = target / "partial_parse.msgpack.tmp"
+        shutil.copyfile(state, staging)
+        staging.replace(target / "partial_parse.msgpack")
