@@ -435,6 +435,7 @@ def render_markdown(report: dict) -> str:
             f"| {s['reference']['wall_s']:.1f} s | {s['full']['wall_s']:.1f} s | {s['incremental']['wall_s']:.1f} s "
             f"| {s['ratios']['full_over_reference']} x | {s['ratios']['incremental_over_full']} x |"
         )
+    lines += target_lines(report)
     for s in report["scales"]:
         lines += [
             "",
@@ -496,6 +497,51 @@ def render_markdown(report: dict) -> str:
             "- no new file: the same `baton run` once more",
         ]
     return "\n".join(lines) + "\n"
+
+
+# The targets of the performance issue, at M (1M leads) in CSV on 2 cores.
+TARGETS = {"full_over_reference": 1.5, "peak_rss_gib": 2.0, "incremental_over_full": 0.10}
+TARGET_LABELS = {
+    "full_over_reference": "full build / reference",
+    "peak_rss_gib": "peak RSS (GiB)",
+    "incremental_over_full": "incremental / full build",
+}
+
+
+def target_lines(report: dict) -> list[str]:
+    """Each target, met or not, and for a missed one the stage that bounds it (the largest share of
+    the run's wall time); docs/performance.md explains each bound and the design change it needs."""
+    lines = ["", "## Targets (at M: full <= 1.5x reference, peak RSS <= 2 GiB, incremental <= 10% of full)", "",
+             "| scale | target | measured | met | what bounds it |", "|---|---|---:|---|---|"]
+    for s in report["scales"]:
+        full, incremental = s["full"], s["incremental"]
+        measured = {
+            "full_over_reference": s["ratios"]["full_over_reference"],
+            "peak_rss_gib": round(max(full["peak_rss_mb"], incremental["peak_rss_mb"]) / 1024, 2),
+            "incremental_over_full": s["ratios"]["incremental_over_full"],
+        }
+        bounds = {
+            "full_over_reference": _largest_stages(full),
+            "peak_rss_gib": "DuckDB's memory_limit (BATON_DUCKDB_MEMORY_LIMIT) plus the two Python processes",
+            "incremental_over_full": _largest_stages(incremental)
+            + f"; a run with no new file takes {s['unchanged']['wall_s']:.1f} s",
+        }
+        for key, limit in TARGETS.items():
+            value = measured[key]
+            met = value is not None and value <= limit
+            lines.append(f"| {s['scale']} | {TARGET_LABELS[key]} <= {limit} | {value} | {'yes' if met else '**no**'} "
+                         f"| {'' if met else bounds[key]} |")
+    return lines
+
+
+def _largest_stages(run: dict) -> str:
+    st = run["stages"]
+    stages = {f"extract {entity}": secs for entity, secs in st["extract_s"].items()}
+    stages["dbt build"] = st["dbt_build_s"] or 0
+    stages["publishing"] = st["publishing_s"] or 0
+    stages["start-up and other"] = run["startup_and_overhead_s"]
+    top = sorted(stages.items(), key=lambda kv: -kv[1])[:3]
+    return ", ".join(f"{name} {secs:.1f} s ({100 * secs / run['wall_s']:.0f}%)" for name, secs in top)
 
 
 def _secs(value) -> str:
