@@ -247,7 +247,7 @@ def test_benchmark_smoke(tmp_path):
     report = json.loads((results / reports[0]).read_text())
     (scale,) = report["scales"]
     assert scale["scale"] == "tiny" and scale["leads"] == 1000
-    for run in ("full", "incremental"):
+    for run in ("full", "incremental", "unchanged"):
         assert scale[run]["wall_s"] > 0 and scale[run]["peak_rss_mb"] > 0
         assert scale[run]["stages"]["dbt_build_s"] is not None
         assert set(scale[run]["stages"]["extract_s"]) >= {"leads", "engagement_events", "deals"}
@@ -256,3 +256,6 @@ def test_benchmark_smoke(tmp_path):
     assert all(figure["equal"] for figure in scale["agreement"].values()), scale["agreement"]
     markdown = (results / reports[1]).read_text()
     assert "full build / reference" in markdown and "| tiny |" in markdown
+    # each target is stated, met or not, with what bounds a missed one
+    assert "## Targets" in markdown and "| tiny | peak RSS (GiB) <= 2.0 |" in markdown
+    assert "| no new file |" in markdown
