@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from baton.extract import loader
 from baton.extract.loader import FileLoad, load_entity
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hostile"
@@ -561,6 +562,44 @@ def test_same_content_is_never_loaded_twice(conn, landing) -> None:
         ("b_copy.csv", "duplicate", 0, 0, 0, "same content as a file already loaded"),
         ("c_copy.csv", "duplicate", 0, 0, 0, "same content as a file already loaded"),
     ]
+    assert raw(conn, "leads", "lead_id") == [("H-1",), ("H-2",)]
+
+
+def test_a_known_file_with_the_same_size_and_time_is_not_hashed_again(conn, landing, monkeypatch) -> None:
+    put(landing, "leads", "a.csv", fixture="leads_good.csv")
+    assert [r.status for r in load(conn, "leads", landing)] == ["loaded"]
+
+    def no_hashing(path):
+        raise AssertionError(f"{path} was hashed again")
+
+    monkeypatch.setattr(loader, "content_hash", no_hashing)
+    assert [r.status for r in load(conn, "leads", landing)] == ["unchanged"]
+
+
+def test_a_touched_file_is_hashed_once_and_a_changed_one_loads(conn, landing) -> None:
+    path = put(landing, "leads", "a.csv", fixture="leads_good.csv")
+    load(conn, "leads", landing)
+    # touched, same content: hashed, still unchanged, and its new time is remembered
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert [r.status for r in load(conn, "leads", landing)] == ["unchanged"]
+    assert conn.execute("SELECT file_mtime_ns FROM audit.load_ledger").fetchall() == [(stat.st_mtime_ns + 10**9,)]
+    # rewritten with other content of the same size and a new time: loaded as a new version
+    content = path.read_text().replace("H-2", "H-9")
+    path.write_text(content)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2 * 10**9))
+    assert [r.status for r in load(conn, "leads", landing)] == ["loaded"]
+    assert raw(conn, "leads", "lead_id") == [("H-1",), ("H-2",), ("H-1",), ("H-9",)]
+    assert_balanced(conn)
+
+
+def test_a_ledger_from_before_file_times_gets_them_on_the_next_run(conn, landing) -> None:
+    path = put(landing, "leads", "a.csv", fixture="leads_good.csv")
+    load(conn, "leads", landing)
+    # as a warehouse built before the column existed: no file times
+    conn.execute("ALTER TABLE audit.load_ledger DROP COLUMN file_mtime_ns")
+    assert [r.status for r in load(conn, "leads", landing)] == ["unchanged"]  # known by its hash
+    assert conn.execute("SELECT file_mtime_ns FROM audit.load_ledger").fetchall() == [(path.stat().st_mtime_ns,)]
     assert raw(conn, "leads", "lead_id") == [("H-1",), ("H-2",)]
 
 

@@ -129,6 +129,8 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # Added after the first release: warehouses built before it get the column, NULL in old rows.
+    conn.execute("ALTER TABLE audit.load_ledger ADD COLUMN IF NOT EXISTS file_mtime_ns BIGINT")
     conn.execute(
         """
         CREATE TABLE IF NOT EXISTS audit.quarantine (
@@ -174,13 +176,17 @@ def load_entity(
 def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile) -> FileLoad:
     path = str(landing_file.path)
     refusal = landing_file.refusal
+    size = mtime_ns = None
     if refusal:
-        digest, size = "refused:" + path, None
+        digest = "refused:" + path
     else:
         try:
-            digest, size = content_hash(landing_file.path), landing_file.path.stat().st_size
+            stat = landing_file.path.stat()
+            if _known_by_size_and_time(conn, entity, path, stat.st_size, stat.st_mtime_ns):
+                return FileLoad(entity.name, path, "unchanged")
+            digest, size, mtime_ns = content_hash(landing_file.path), stat.st_size, stat.st_mtime_ns
         except OSError as error:
-            digest, size = "unreadable:" + path, None
+            digest = "unreadable:" + path
             refusal = f"cannot read the file: {error.strerror or error}"
 
     seen = conn.execute(
@@ -193,15 +199,20 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
         [path, digest, digest, entity.name],
     ).fetchone()
     if seen[0]:
+        # Touched but not changed (or recorded before file times were): remember its time now.
+        conn.execute(
+            "UPDATE audit.load_ledger SET file_mtime_ns = ? WHERE entity = ? AND file_path = ? AND content_hash = ?",
+            [mtime_ns, entity.name, path, digest],
+        )
         return FileLoad(entity.name, path, "unchanged")
     if seen[1]:
         reason = "same content as a file already loaded"
-        _record(conn, entity, path, digest, size, "duplicate", 0, 0, 0, reason)
+        _record(conn, entity, path, digest, size, "duplicate", 0, 0, 0, reason, mtime_ns=mtime_ns)
         return FileLoad(entity.name, path, "duplicate", reason=reason)
     if size == 0:
         refusal = EMPTY_FILE
     if refusal:
-        _record(conn, entity, path, digest, size, "failed", 0, 0, 0, refusal)
+        _record(conn, entity, path, digest, size, "failed", 0, 0, 0, refusal, mtime_ns=mtime_ns)
         return FileLoad(entity.name, path, "failed", reason=refusal)
 
     scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=_scratch_root(conn)))
@@ -215,7 +226,7 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
         fmt = landing_file.format
         landing = readers.read(conn, landing_file.path, fmt, scratch, lambda found: _column_sources(entity, found, fmt, path))
         rows_read, rows_loaded, rows_quarantined = _load_rows(conn, entity, landing, fmt, path, file_id)
-        _record(conn, entity, path, digest, size, "loaded", rows_read, rows_loaded, rows_quarantined, None, file_id)
+        _record(conn, entity, path, digest, size, "loaded", rows_read, rows_loaded, rows_quarantined, None, file_id, mtime_ns)
         crash_point(f"extract:before_commit:{entity.name}")
         conn.execute("COMMIT")
     except OSError:
@@ -229,7 +240,7 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
         if not isinstance(error, (duckdb.Error, FileRejected)):
             log.exception("%s: unexpected error while loading %s", entity.name, path)
         reason = _readable(error)
-        _record(conn, entity, path, digest, size, "failed", 0, 0, 0, reason)
+        _record(conn, entity, path, digest, size, "failed", 0, 0, 0, reason, mtime_ns=mtime_ns)
         return FileLoad(entity.name, path, "failed", reason=reason)
     finally:
         for table in (*readers.TEMP_TABLES, *_TEMP_TABLES):
@@ -268,13 +279,26 @@ def _remove_stale_scratch(conn: duckdb.DuckDBPyConnection) -> None:
             pass
 
 
-def _record(conn, entity, path, digest, size, status, read, loaded, quarantined, reason, file_id=None) -> None:
+def _known_by_size_and_time(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, size: int, mtime_ns: int) -> bool:
+    """A file whose path, size and modification time match a ledger entry is that entry's file:
+    not hashed again. Hashing every file of a landing folder that keeps its history costs more
+    each night (2.2 GB at 1M leads: ~1.5 s); a file rewritten with other content keeps neither
+    its size and its time both (the trade-off rsync and make make too)."""
+    (known,) = conn.execute(
+        "SELECT count(*) > 0 FROM audit.load_ledger WHERE entity = ? AND file_path = ? AND file_bytes = ? AND file_mtime_ns = ?",
+        [entity.name, path, size, mtime_ns],
+    ).fetchone()
+    return known
+
+
+def _record(conn, entity, path, digest, size, status, read, loaded, quarantined, reason, file_id=None, mtime_ns=None) -> None:
     conn.execute(
         """
-        INSERT INTO audit.load_ledger VALUES (
-            coalesce(?, nextval('audit.file_id_seq')), ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?)
+        INSERT INTO audit.load_ledger (file_id, entity, file_path, file_name, content_hash, file_bytes, rows_read,
+                                       rows_loaded, rows_quarantined, loaded_at, status, reason, file_mtime_ns)
+        VALUES (coalesce(?, nextval('audit.file_id_seq')), ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)
         """,
-        [file_id, entity.name, path, Path(path).name, digest, size, read, loaded, quarantined, status, reason],
+        [file_id, entity.name, path, Path(path).name, digest, size, read, loaded, quarantined, status, reason, mtime_ns],
     )
 
 
