@@ -34,8 +34,10 @@ def test_raw_assets_feed_the_dbt_sources() -> None:
     from baton.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    parents = graph.get(dg.AssetKey(["staging", "stg_leads"])).parent_keys
-    assert dg.AssetKey(["raw", "leads"]) in parents
+    # every loaded version of a lead record, then the current one
+    assert graph.get(dg.AssetKey(["staging", "stg_lead_versions"])).parent_keys == {dg.AssetKey(["raw", "leads"])}
+    assert graph.get(dg.AssetKey(["staging", "stg_leads"])).parent_keys == {dg.AssetKey(["staging", "stg_lead_versions"])}
+    assert dg.AssetKey(["raw", "engagement_events"]) in graph.get(dg.AssetKey(["staging", "stg_engagement_events"])).parent_keys
     rules_children = graph.get(dg.AssetKey(["config", "rules"])).child_keys
     assert dg.AssetKey(["staging", "stg_config__rules"]) in rules_children
 

@@ -10,8 +10,11 @@ The nights include what makes incremental builds go wrong: lead records
 re-sent with changes (a person's email changes, so persons split and merge),
 a new lead record older than the person it joins (the person's lead_id
 changes, so old events and deals must follow it), late events inside a
-closed deal's window, an event re-sent in a later file, and a deal re-sent
-with a new stage.
+closed deal's window, an event re-sent in a later file, a deal re-sent
+with a new stage, an as-of date that moves (open deals' windows grow) and an
+accounts file that changes a lead's verdict. Persons, leads, SAL verdicts and
+deal touches are incremental models (only changed keys are rebuilt after the
+first night): the intermediate tables are compared too.
 """
 
 from __future__ import annotations
@@ -61,10 +64,23 @@ NIGHT_3 = {
     + "E-LATE-1,S-001,,webinar_attendance,C-01,Late webinar,2026-07-01T10:00:00Z\n"
     + "E-LATE-2,S-001,,webinar_attendance,C-01,Late webinar,2026-08-02T10:00:00Z\n"
     + "E-LATE-3,S-099,,ebook_download,C-02,ICP ebook,2026-05-05T10:00:00Z\n"
-    + "E-S01,S-001,ana.story@northwindbank.com,ad_click,C-03,Resent,2026-03-03T00:00:00Z\n",
+    + "E-S01,S-001,ana.story@northwindbank.com,ad_click,C-03,Resent,2026-03-03T00:00:00Z\n"
+    # E-FUTURE is a contact's (S-007, of the open deal D-003) event after
+    # tonight's as-of date: it counts from night 4 on, as the as-of date moves.
+    + "E-FUTURE,S-007,,webinar_attendance,C-01,Future webinar,2026-11-20T10:00:00Z\n",
     # D-002 closes.
     "deals/deals_2026_11_20.csv": DEALS_HEADER
     + "D-002,A-002,Globex expansion,2026-07-01T00:00:00Z,2026-11-10T00:00:00Z,Closed Won,55000,S-003\n",
+}
+
+
+# Night 4 runs a week later: the as-of date moves (open deals' windows grow),
+# and an accounts file re-sends A-003 with 300 employees instead of 50, which
+# changes the SAL verdict of its lead (S-004, company_size failed before).
+NIGHT_4_AS_OF = "2026-11-25"
+NIGHT_4 = {
+    "accounts/accounts_2026_11_25.csv": "account_id,account_name,domain,employee_count,industry,country\n"
+    + "A-003,Initech Retail,initech.com,300,Retail,US\n",
 }
 
 
@@ -82,36 +98,50 @@ def _write(landing: Path, files: dict[str, str]) -> None:
         target.write_text(text, encoding="utf-8")
 
 
-def _run(tmp: Path, landing: Path, warehouse: Path) -> None:
-    completed = run_baton(baton_env(tmp, BATON_LANDING_DIR=str(landing), BATON_DUCKDB_PATH=str(warehouse)))
+def _run(tmp: Path, landing: Path, warehouse: Path, as_of: str | None = None) -> None:
+    overrides = {"BATON_LANDING_DIR": str(landing), "BATON_DUCKDB_PATH": str(warehouse)}
+    if as_of:
+        overrides["BATON_AS_OF"] = as_of
+    completed = run_baton(baton_env(tmp, **overrides))
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-5000:]
 
 
-def _marts(warehouse: Path) -> dict[str, list[tuple]]:
+# Tables of the intermediate schema that hold results; the change sets differ by design.
+CHANGE_SETS = {"int_lead_changes", "int_deal_changes"}
+
+
+def _tables(warehouse: Path, schema: str) -> dict[str, list[tuple]]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         tables = [
             row[0]
             for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' "
+                "ORDER BY 1",
+                [schema],
             ).fetchall()
+            if row[0] not in CHANGE_SETS
         ]
-        return {table: conn.execute(_comparable(conn, table)).fetchall() for table in tables}
+        return {table: conn.execute(_comparable(conn, schema, table)).fetchall() for table in tables}
 
 
-def _comparable(conn: duckdb.DuckDBPyConnection, table: str) -> str:
+def _marts(warehouse: Path) -> dict[str, list[tuple]]:
+    return _tables(warehouse, "marts")
+
+
+def _comparable(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
     """Every row of the mart, sorted on every column so that the order rows were written in does not
     matter, with DOUBLEs rounded to 1e-6: a sum of doubles may differ in its last bits with the order
     DuckDB's parallel aggregation adds them in, in any two builds, incremental or not."""
     columns = conn.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position",
-        [table],
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, table],
     ).fetchall()
     select = ", ".join(
         f'round("{name}", 6) AS "{name}"' if data_type in ("DOUBLE", "FLOAT") else f'"{name}"'
         for name, data_type in columns
     )
-    return f'SELECT {select} FROM marts."{table}" ORDER BY ALL'
+    return f'SELECT {select} FROM {schema}."{table}" ORDER BY ALL'
 
 
 @pytest.fixture(scope="module")
@@ -126,10 +156,12 @@ def nightly_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     _write(landing, NIGHT_3)
     _run(nightly_tmp, landing, nightly)
     nightly_dbt_log = _newest_dbt_log()
+    _write(landing, NIGHT_4)
+    _run(nightly_tmp, landing, nightly, as_of=NIGHT_4_AS_OF)
 
     full_tmp = tmp_path_factory.mktemp("full")
     full = full_tmp / "warehouse.duckdb"
-    _run(full_tmp, landing, full)
+    _run(full_tmp, landing, full, as_of=NIGHT_4_AS_OF)
     return nightly, full, nightly_dbt_log
 
 
@@ -138,7 +170,7 @@ def _newest_dbt_log() -> str:
     return (invocations[-1] / "dbt.log").read_text(encoding="utf-8")
 
 
-def test_every_mart_of_three_nightly_runs_equals_one_full_build(nightly_and_full: tuple[Path, Path, str]) -> None:
+def test_every_mart_of_four_nightly_runs_equals_one_full_build(nightly_and_full: tuple[Path, Path, str]) -> None:
     nightly, full, _ = nightly_and_full
     nightly_marts, full_marts = _marts(nightly), _marts(full)
     assert sorted(nightly_marts) == sorted(full_marts)
@@ -148,8 +180,43 @@ def test_every_mart_of_three_nightly_runs_equals_one_full_build(nightly_and_full
         assert nightly_marts[table] == full_marts[table], f"marts.{table} differs between nightly and full builds"
 
 
-def test_the_third_night_really_changed_what_an_incremental_build_could_miss(nightly_and_full: tuple[Path, Path, str]) -> None:
-    """The comparison above is only worth something if night 3 moved these figures."""
+def test_every_incremental_intermediate_table_equals_the_full_build_s(nightly_and_full: tuple[Path, Path, str]) -> None:
+    """The marts could agree by chance (a stale person whose figures happen to match): the
+    persons, the lead map, the SAL verdicts and the deal touches must agree row for row too."""
+    nightly, full, _ = nightly_and_full
+    nightly_tables, full_tables = _tables(nightly, "intermediate"), _tables(full, "intermediate")
+    assert sorted(nightly_tables) == sorted(full_tables)
+    assert {"int_persons", "int_lead_id_map", "int_leads_enriched", "int_lead_sal_evaluation", "int_deal_touches"} <= set(
+        full_tables
+    )
+    for table in full_tables:
+        assert nightly_tables[table] == full_tables[table], f"intermediate.{table} differs between nightly and full builds"
+
+
+def test_nights_after_the_first_rebuilt_only_what_their_files_changed(nightly_and_full: tuple[Path, Path, str]) -> None:
+    """Otherwise the comparisons above would compare two full builds."""
+    nightly, full, _ = nightly_and_full
+    with duckdb.connect(str(nightly), read_only=True) as conn:
+        builds = conn.execute(
+            "SELECT mode, changes_since_file_id, built_through_file_id FROM audit.dbt_builds ORDER BY built_at"
+        ).fetchall()
+        # night 4 (one accounts file): the persons it changed are none, its deals the open ones only
+        persons_changed = conn.execute("SELECT count(*) FROM intermediate.int_lead_changes").fetchone()[0]
+        deals_rebuilt = conn.execute("SELECT count(*) FROM intermediate.int_deal_changes").fetchone()[0]
+        open_deals = conn.execute("SELECT count(*) FROM marts.fct_deals WHERE NOT is_closed").fetchone()[0]
+    assert [mode for mode, _, _ in builds] == ["full", "changes", "changes", "changes"]
+    # each night takes the changes since the file the night before went up to, and goes further
+    assert [since for _, since, _ in builds[1:]] == [through for _, _, through in builds[:-1]]
+    throughs = [through for _, _, through in builds]
+    assert throughs == sorted(set(throughs))
+    assert persons_changed == 0
+    assert deals_rebuilt == open_deals > 0
+    with duckdb.connect(str(full), read_only=True) as conn:
+        assert conn.execute("SELECT mode FROM audit.dbt_builds").fetchall() == [("full",)]
+
+
+def test_the_later_nights_really_changed_what_an_incremental_build_could_miss(nightly_and_full: tuple[Path, Path, str]) -> None:
+    """The comparisons above are only worth something if nights 3 and 4 moved these figures."""
     _, full, _ = nightly_and_full
     with duckdb.connect(str(full), read_only=True) as conn:
         # the older record S-099 now names ana.story's person
@@ -169,6 +236,14 @@ def test_the_third_night_really_changed_what_an_incremental_build_could_miss(nig
         ).fetchall() == [("webinar_attendance",)]
         # D-002 closed won
         assert conn.execute("SELECT is_won FROM marts.fct_deals WHERE deal_id = 'D-002'").fetchall() == [(True,)]
+        # night 4: E-FUTURE (2026-11-20) counts for the open D-003 once the as-of date is 2026-11-25
+        assert conn.execute(
+            "SELECT count(*) FROM intermediate.int_deal_touches WHERE deal_id = 'D-003' AND event_id = 'E-FUTURE'"
+        ).fetchone()[0] == 1
+        # night 4: A-003 now has 300 employees, so its lead (S-004, 50 before) passes company_size
+        assert conn.execute(
+            "SELECT employee_count, rule_company_size FROM marts.fct_leads WHERE lead_id = 'S-004'"
+        ).fetchall() == [(300, "passed")]
 
 
 def test_a_nightly_run_reuses_dbt_s_parse_of_the_night_before(nightly_and_full: tuple[Path, Path, str]) -> None:

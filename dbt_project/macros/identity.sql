@@ -36,3 +36,9 @@
 {% macro normalize_category(column) -%}
     nullif(lower(trim({{ column }})), '')
 {%- endmacro %}
+
+{#- A lead is a person (CONTRACT s3): records sharing a normalized email are one
+    person; a record without email is a person of its own. -#}
+{% macro person_key(email_column, lead_id_column) -%}
+    coalesce('email:' || {{ email_column }}, 'lead_id:' || {{ lead_id_column }})
+{%- endmacro %}

@@ -15,6 +15,7 @@ select
     events.event_type,
     events.campaign_id,
     events.asset_name,
-    events.occurred_at
+    events.occurred_at,
+    events._file_id
 from {{ ref('stg_engagement_events') }} as events
 {{ join_lead_resolution('events') }}

@@ -1,8 +1,16 @@
 -- The SAL definition (CONTRACT s4): every rule passes, fails, or is unknown
 -- when a value it needs is missing. Rules left out of the rules file are not
 -- evaluated. This model is the only place the SAL rules live.
+-- Incremental like int_leads_enriched (the same leads are recomputed).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_rows_to_rebuild('lead_id', changed_lead_ids()) }}",
+) }}
+
 with leads as (
     select * from {{ ref('int_leads_enriched') }}
+    where {{ is_to_rebuild('lead_id', changed_lead_ids()) }}
 ),
 
 rules as (

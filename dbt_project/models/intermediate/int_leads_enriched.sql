@@ -1,8 +1,17 @@
 -- Persons with their account, firmographics (account value first, lead value
 -- second) and job function (a title has a function when it contains one of
 -- its keywords, case-insensitively; blank title -> null; no match -> other).
+-- Incremental: a nightly build recomputes the leads of changed persons, or
+-- every lead when an accounts file arrived.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_rows_to_rebuild('lead_id', changed_lead_ids()) }}",
+) }}
+
 with persons as (
     select * from {{ ref('int_persons') }}
+    where {{ is_to_rebuild('lead_id', changed_lead_ids()) }}
 ),
 
 title_functions as (

@@ -2,27 +2,71 @@
 -- are one lead. Identity fields come from the earliest record (created_at,
 -- then smallest lead_id); every other attribute from the most recent record
 -- where it is not null (created_at, then largest lead_id).
+-- Incremental: a nightly build recomputes only the persons in int_lead_changes.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_rows_to_rebuild('person_key', changed_person_keys()) }}",
+) }}
+
+{%- set attributes = ['first_name', 'last_name', 'job_title', 'company_name', 'company_domain', 'employee_count', 'industry', 'country'] %}
+
 with records as (
     select
         *,
-        coalesce('email:' || email, 'lead_id:' || lead_id) as person_key
+        {{ person_key('email', 'lead_id') }} as person_key
     from {{ ref('stg_leads') }}
+    where {{ is_to_rebuild(person_key('email', 'lead_id'), changed_person_keys()) }}
 ),
 
-persons as (
+record_counts as (
+    select person_key, count(*) as lead_records
+    from records
+    group by person_key
+),
+
+-- Most persons have one record, which is then both the earliest and the most
+-- recent: taking it as it is avoids ordered aggregates over a million groups.
+single_record_persons as (
     select
-        person_key,
-        first(lead_id order by created_at, lead_id) as lead_id,
-        min(created_at) as created_at,
-        first(lead_source order by created_at, lead_id) as lead_source,
-        first(campaign_id order by created_at, lead_id) as campaign_id,
-        any_value(email) as email,
-        {%- for attribute in ['first_name', 'last_name', 'job_title', 'company_name', 'company_domain', 'employee_count', 'industry', 'country'] %}
-        first({{ attribute }} order by created_at desc, lead_id desc) filter (where {{ attribute }} is not null) as {{ attribute }},
+        records.person_key,
+        records.lead_id,
+        records.created_at,
+        records.lead_source,
+        records.campaign_id,
+        records.email,
+        {%- for attribute in attributes %}
+        records.{{ attribute }},
+        {%- endfor %}
+        1 as lead_records
+    from records
+    inner join record_counts on records.person_key = record_counts.person_key
+    where record_counts.lead_records = 1
+),
+
+merged_persons as (
+    select
+        records.person_key,
+        first(records.lead_id order by records.created_at, records.lead_id) as lead_id,
+        min(records.created_at) as created_at,
+        first(records.lead_source order by records.created_at, records.lead_id) as lead_source,
+        first(records.campaign_id order by records.created_at, records.lead_id) as campaign_id,
+        any_value(records.email) as email,
+        {%- for attribute in attributes %}
+        first(records.{{ attribute }} order by records.created_at desc, records.lead_id desc)
+            filter (where records.{{ attribute }} is not null) as {{ attribute }},
         {%- endfor %}
         count(*) as lead_records
     from records
-    group by person_key
+    inner join record_counts on records.person_key = record_counts.person_key
+    where record_counts.lead_records > 1
+    group by records.person_key
+),
+
+persons as (
+    select * from single_record_persons
+    union all
+    select * from merged_persons
 )
 
 select
@@ -46,5 +90,6 @@ select
     lead_source,
     campaign_id,
     created_at,
-    lead_records
+    lead_records,
+    person_key
 from persons

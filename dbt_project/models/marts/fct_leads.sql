@@ -1,3 +1,11 @@
+-- Incremental like int_leads_enriched (the same leads are recomputed).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rows_to_rebuild('lead_id', changed_lead_ids()) }}",
+) }}
+
 select
     leads.lead_id,
     leads.email,
@@ -25,3 +33,4 @@ select
     leads.company_name
 from {{ ref('int_leads_enriched') }} as leads
 inner join {{ ref('int_lead_sal_evaluation') }} as evaluation on leads.lead_id = evaluation.lead_id
+where {{ is_to_rebuild('leads.lead_id', changed_lead_ids()) }}

@@ -8,5 +8,6 @@ select
     {{ normalize_domain('domain') }} as domain,
     employee_count,
     {{ normalize_category('industry') }} as industry,
-    country
+    country,
+    _file_id
 from current_records

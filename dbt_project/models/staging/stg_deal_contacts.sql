@@ -6,5 +6,6 @@ select
     deal_id,
     lead_id,
     {{ normalize_email('email') }} as email,
-    role
+    role,
+    _file_id
 from current_records

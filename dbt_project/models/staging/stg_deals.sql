@@ -12,5 +12,6 @@ select
     amount,
     stage = 'closed_won' as is_won,
     stage in ('closed_won', 'closed_lost') as is_closed,
-    originating_lead_id
+    originating_lead_id,
+    _file_id
 from current_records

@@ -8,5 +8,6 @@ select
     event_type,
     campaign_id,
     asset_name,
-    occurred_at
+    occurred_at,
+    _file_id
 from {{ source('raw', 'engagement_events') }}

@@ -1,5 +1,6 @@
 """The dbt models as Dagster assets; dbt data tests surface as asset checks."""
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from .. import dbt_builds
 from ..project import baton_dbt_project
 from ..resources import WarehouseResource
 from .metrics import model_metadata
@@ -31,20 +33,30 @@ def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     # once it has finished, then attached to each model's materialization.
     target = baton_dbt_project.project_dir / "target"
     _keep_recent_invocation_folders(target)
+    # A build of some models only (a selection in the UI) rebuilds its incremental
+    # models whole and does not count as a complete build.
+    complete = context.selected_asset_keys == context.assets_def.keys
+    with warehouse.get_connection() as conn:
+        plan = dbt_builds.plan_build(conn, json.loads(baton_dbt_project.manifest_path.read_text(encoding="utf-8")))
+    extra_args = plan.dbt_args() if complete else []
+    context.log.info(f"dbt build: {plan.mode if complete else 'selection, rebuilt whole'} ({plan.reason})")
     events: list[Any] = []
     failure: Exception | None = None
-    invocation = dbt.cli(BUILD_ARGS, context=context)
+    invocation = dbt.cli([*BUILD_ARGS, *extra_args], context=context)
     try:
         for event in invocation.stream():
             events.append(event)
     except Exception as error:  # noqa: BLE001 - re-raised below, after the models that did build
         failure = error
     _keep_partial_parse_state(baton_dbt_project.project_dir / invocation.target_path, target)
+    build_metadata = {"dbt_build": f"{plan.mode}: {plan.reason}" if complete else "selection, rebuilt whole"}
     with warehouse.get_connection() as conn:
+        if failure is None and complete:
+            dbt_builds.record_build(conn, plan)
         for event in events:
             if isinstance(event, dg.Output):
                 asset_key = context.asset_key_for_output(event.output_name)
-                yield event.with_metadata({**event.metadata, **model_metadata(conn, asset_key)})
+                yield event.with_metadata({**event.metadata, **model_metadata(conn, asset_key), **build_metadata})
             else:
                 yield event
     if failure is not None:

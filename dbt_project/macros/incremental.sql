@@ -1,0 +1,91 @@
+{#- Nightly builds rebuild only what the files loaded since the last complete
+    build changed (docs/performance.md, "Incremental models").
+
+    `baton run` records every complete build in `audit.dbt_builds` with the
+    load ledger's last file id it included, and runs dbt with the var
+    `baton_incremental`. An incremental model then deletes the keys its change
+    set names (a pre-hook, in the same transaction as the insert) and inserts
+    them again, recomputed from the current inputs; keys that no longer exist
+    are deleted and not re-inserted. Without the var (a hand-run `dbt build`),
+    or on `--full-refresh`, an incremental model is rebuilt whole. `baton run`
+    passes `--full-refresh` itself when what every key depends on changed: the
+    rules, or the models' code.
+    The file id is read from the warehouse, not passed as a var: a var whose
+    value changes every night would make dbt parse the whole project again
+    every night. -#}
+
+{% macro built_through_file_id() -%}
+    {%- if not execute or not var('baton_incremental', false) or flags.FULL_REFRESH -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if adapter.get_relation(database=target.database, schema='audit', identifier='dbt_builds') is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set last_build = run_query(
+        "select built_through_file_id from audit.dbt_builds order by built_at desc limit 1"
+    ) -%}
+    {%- if last_build.rows | length == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(last_build.rows[0][0] or 0) }}
+{%- endmacro %}
+
+{#- True when this model rebuilds only the keys of its change set. -#}
+{% macro rebuilds_changes_only() -%}
+    {{ return(not _in_unit_test() and is_incremental() and built_through_file_id() is not none) }}
+{%- endmacro %}
+
+{#- Pre-hook of an incremental model: drop the rows about to be rebuilt. -#}
+{% macro delete_rows_to_rebuild(key_column, keys_query) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if rebuilds_changes_only() %} where {{ key_column }} in ({{ keys_query }}){% endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A filter on the rows an incremental model computes. -#}
+{% macro is_to_rebuild(key_column, keys_query) -%}
+    {%- if rebuilds_changes_only() -%}
+        {{ key_column }} in ({{ keys_query }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The change sets, each computed once per build by its own model. A dbt
+    unit test builds a model whole from its given rows: no change set is read
+    (nor needs a given). -#}
+{% macro _in_unit_test() -%}
+    {{ return(model.resource_type == 'unit_test') }}
+{%- endmacro %}
+
+{% macro changed_person_keys() -%}
+    {%- if _in_unit_test() -%} select null where false
+    {%- else -%} select person_key from {{ ref('int_lead_changes') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro changed_lead_records() -%}
+    {%- if _in_unit_test() -%} select null where false
+    {%- else -%} select record_lead_id from {{ ref('int_lead_changes') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Lead records whose person changed: every lead_id such a person had or has
+    (a person's lead_id is one of its records'). With a new accounts file every
+    lead's firmographics may change, so every lead is rebuilt. -#}
+{% macro changed_lead_ids() -%}
+    {%- if _in_unit_test() -%} select null where false
+    {%- else -%}
+    select record_lead_id from {{ ref('int_lead_changes') }}
+    union all
+    select lead_id from {{ ref('int_persons') }}
+    where exists (select 1 from {{ ref('stg_accounts') }} where _file_id > {{ built_through_file_id() or 0 }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro changed_deal_ids() -%}
+    {%- if _in_unit_test() -%} select null where false
+    {%- else -%} select deal_id from {{ ref('int_deal_changes') }}
+    {%- endif -%}
+{%- endmacro %}
