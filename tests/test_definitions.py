@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+from functools import cached_property
+
 import dagster as dg
+from packaging import version
 
 
 def test_definitions_load_with_the_whole_graph() -> None:
@@ -75,3 +79,20 @@ def test_manifest_is_reparsed_only_when_the_dbt_project_changed() -> None:
     before = manifest.stat().st_mtime
     prepare_manifest()
     assert manifest.stat().st_mtime > before and manifest_is_current()
+
+
+def test_the_dbt_resource_skips_dagster_dbt_s_version_subprocess_and_in_process_adapter() -> None:
+    """BatonDbtCliResource overrides two private members of dagster-dbt's resource: if an upgrade
+    renames them, the overrides would silently stop working (and cost ~2.5 s per run again)."""
+    from dagster_dbt import DbtCliResource
+
+    from baton.dbt_resource import BatonDbtCliResource
+    from baton.definitions import defs
+    from baton.project import baton_dbt_project, dbt_executable
+
+    assert isinstance(DbtCliResource.__dict__.get("_cli_version"), cached_property)
+    assert callable(DbtCliResource.__dict__.get("_initialize_dbt_core_adapter"))
+    assert isinstance(defs.resources["dbt"], BatonDbtCliResource)
+    resource = BatonDbtCliResource(project_dir=baton_dbt_project, dbt_executable=dbt_executable())
+    assert resource._cli_version == version.parse(importlib.metadata.version("dbt-core"))
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

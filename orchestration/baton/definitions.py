@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from . import settings
 from .assets.config import sal_rules
@@ -11,6 +10,7 @@ from .assets.dbt import baton_dbt_models
 from .assets.raw import raw_assets
 from .assets.serving import serving_copy
 from .checks import undetermined_share_within_threshold
+from .dbt_resource import BatonDbtCliResource
 from .project import baton_dbt_project, dbt_executable
 from .resources import WarehouseResource
 
@@ -37,7 +37,7 @@ defs = dg.Definitions(
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     resources={
-        "dbt": DbtCliResource(
+        "dbt": BatonDbtCliResource(
             project_dir=baton_dbt_project,
             profiles_dir=str(baton_dbt_project.profiles_dir),
             dbt_executable=dbt_executable(),
