@@ -67,20 +67,31 @@ NIGHT_3 = {
     + "E-S01,S-001,ana.story@northwindbank.com,ad_click,C-03,Resent,2026-03-03T00:00:00Z\n"
     # E-FUTURE is a contact's (S-007, of the open deal D-003) event after
     # tonight's as-of date: it counts from night 4 on, as the as-of date moves.
-    + "E-FUTURE,S-007,,webinar_attendance,C-01,Future webinar,2026-11-20T10:00:00Z\n",
+    + "E-FUTURE,S-007,,webinar_attendance,C-01,Future webinar,2026-11-20T10:00:00Z\n"
+    # E-ORPHAN names a lead_id no record has (yet) and ana.story's email: it
+    # counts for D-001 through the email until night 4 brings record S-777.
+    + "E-ORPHAN,S-777,ana.story@northwindbank.com,ad_click,C-03,Orphan,2026-07-15T10:00:00Z\n",
     # D-002 closes.
     "deals/deals_2026_11_20.csv": DEALS_HEADER
     + "D-002,A-002,Globex expansion,2026-07-01T00:00:00Z,2026-11-10T00:00:00Z,Closed Won,55000,S-003\n",
 }
 
 
-# Night 4 runs a week later: the as-of date moves (open deals' windows grow),
-# and an accounts file re-sends A-003 with 300 employees instead of 50, which
-# changes the SAL verdict of its lead (S-004, company_size failed before).
+# Night 4 runs a week later: the as-of date moves (open deals' windows grow);
+# an accounts file re-sends A-003 with 300 employees instead of 50, which
+# changes the SAL verdict of its lead (S-004, company_size failed before); a
+# campaigns file moves C-01 from the webinar channel to events; lead record
+# S-777 arrives with another email, so E-ORPHAN now belongs to S-777 and no
+# longer to ana.story: D-001 loses that touch although neither ana.story nor
+# D-001 changed.
 NIGHT_4_AS_OF = "2026-11-25"
 NIGHT_4 = {
     "accounts/accounts_2026_11_25.csv": "account_id,account_name,domain,employee_count,industry,country\n"
     + "A-003,Initech Retail,initech.com,300,Retail,US\n",
+    "campaigns/campaigns_2026_11_25.csv": "campaign_id,campaign_name,channel,cost,start_date,end_date\n"
+    + "C-01,Finance Leaders Webinar Series,events,18000.00,2026-01-05,2026-12-31\n",
+    "leads/leads_2026_11_25.csv": LEADS_HEADER
+    + "S-777,someone.else@othercorp.com,Sam,Else,Analyst,Othercorp,othercorp.com,20,Retail,US,webinar,C-01,2026-11-24T09:00:00Z\n",
 }
 
 
@@ -156,6 +167,7 @@ def nightly_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     _write(landing, NIGHT_3)
     _run(nightly_tmp, landing, nightly)
     nightly_dbt_log = _newest_dbt_log()
+    shutil.copy(nightly, nightly.parent / "after_night_3.duckdb")
     _write(landing, NIGHT_4)
     _run(nightly_tmp, landing, nightly, as_of=NIGHT_4_AS_OF)
 
@@ -200,17 +212,18 @@ def test_nights_after_the_first_rebuilt_only_what_their_files_changed(nightly_an
         builds = conn.execute(
             "SELECT mode, changes_since_file_id, built_through_file_id FROM audit.dbt_builds ORDER BY built_at"
         ).fetchall()
-        # night 4 (one accounts file): the persons it changed are none, its deals the open ones only
-        persons_changed = conn.execute("SELECT count(*) FROM intermediate.int_lead_changes").fetchone()[0]
-        deals_rebuilt = conn.execute("SELECT count(*) FROM intermediate.int_deal_changes").fetchone()[0]
-        open_deals = conn.execute("SELECT count(*) FROM marts.fct_deals WHERE NOT is_closed").fetchone()[0]
+        # night 4: the one person changed is S-777's; the deals rebuilt are the open ones and
+        # D-001, whose contact's email is on an event that names S-777
+        persons_changed = conn.execute("SELECT person_key FROM intermediate.int_lead_changes").fetchall()
+        deals_rebuilt = {row[0] for row in conn.execute("SELECT deal_id FROM intermediate.int_deal_changes").fetchall()}
+        open_deals = {row[0] for row in conn.execute("SELECT deal_id FROM marts.fct_deals WHERE NOT is_closed").fetchall()}
     assert [mode for mode, _, _ in builds] == ["full", "changes", "changes", "changes"]
     # each night takes the changes since the file the night before went up to, and goes further
     assert [since for _, since, _ in builds[1:]] == [through for _, _, through in builds[:-1]]
     throughs = [through for _, _, through in builds]
     assert throughs == sorted(set(throughs))
-    assert persons_changed == 0
-    assert deals_rebuilt == open_deals > 0
+    assert persons_changed == [("email:someone.else@othercorp.com",)]
+    assert open_deals and deals_rebuilt == open_deals | {"D-001"}
     with duckdb.connect(str(full), read_only=True) as conn:
         assert conn.execute("SELECT mode FROM audit.dbt_builds").fetchall() == [("full",)]
 
@@ -223,7 +236,8 @@ def test_the_later_nights_really_changed_what_an_incremental_build_could_miss(ni
         assert conn.execute(
             "SELECT lead_id, lead_records FROM marts.fct_leads WHERE email = 'ana.story@northwindbank.com'"
         ).fetchall() == [("S-099", 3)]
-        # D-001: E-S01 and E-S03 as before, plus the late E-LATE-1 and E-LATE-3 (via S-099)
+        # D-001: E-S01 and E-S03 as before, plus the late E-LATE-1 and E-LATE-3 (via S-099);
+        # not E-ORPHAN, which belongs to S-777 since night 4
         assert conn.execute(
             "SELECT originating_person_id, influencing_touches FROM marts.fct_deals WHERE deal_id = 'D-001'"
         ).fetchall() == [("S-099", 4)]
@@ -244,6 +258,22 @@ def test_the_later_nights_really_changed_what_an_incremental_build_could_miss(ni
         assert conn.execute(
             "SELECT employee_count, rule_company_size FROM marts.fct_leads WHERE lead_id = 'S-004'"
         ).fetchall() == [(300, "passed")]
+        # night 4: C-01's touches of every deal, closed or open, are now in the events channel
+        assert conn.execute(
+            "SELECT DISTINCT channel FROM marts.fct_attribution_touches WHERE campaign_id = 'C-01'"
+        ).fetchall() == [("events",)]
+        assert conn.execute(
+            "SELECT count(*) FROM marts.fct_attribution_touches WHERE campaign_id = 'C-01' AND deal_id = 'D-001'"
+        ).fetchone()[0] > 0
+
+
+def test_e_orphan_was_a_touch_of_d_001_until_night_4(nightly_and_full: tuple[Path, Path, str]) -> None:
+    """Night 4 can only prove the incremental build drops it if night 3 had counted it."""
+    nightly, _, _ = nightly_and_full
+    with duckdb.connect(str(nightly.parent / "after_night_3.duckdb"), read_only=True) as conn:
+        assert conn.execute(
+            "SELECT lead_id FROM intermediate.int_deal_touches WHERE deal_id = 'D-001' AND event_id = 'E-ORPHAN'"
+        ).fetchall() == [("S-099",)]
 
 
 def test_a_nightly_run_reuses_dbt_s_parse_of_the_night_before(nightly_and_full: tuple[Path, Path, str]) -> None:

@@ -89,3 +89,15 @@
     {%- else -%} select deal_id from {{ ref('int_deal_changes') }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Deals whose attribution may have changed: those whose touches may have; with
+    a new campaigns file every touch's channel may change, so every deal. -#}
+{% macro changed_attribution_deal_ids() -%}
+    {%- if _in_unit_test() -%} select null where false
+    {%- else -%}
+    select deal_id from {{ ref('int_deal_changes') }}
+    union all
+    select deal_id from {{ ref('stg_deals') }}
+    where exists (select 1 from {{ ref('stg_campaigns') }} where _file_id > {{ built_through_file_id() or 0 }})
+    {%- endif -%}
+{%- endmacro %}

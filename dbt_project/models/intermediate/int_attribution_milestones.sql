@@ -8,8 +8,16 @@
 --                             else LC.
 -- `milestone_touches` counts the distinct touches holding a milestone (1..3).
 -- A contact's created_at is the person's (earliest record), as in fct_leads.
+-- Incremental: a nightly build recomputes the deals in int_deal_changes (every
+-- deal when a campaigns file arrived: channels).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_rows_to_rebuild('deal_id', changed_attribution_deal_ids()) }}",
+) }}
 with touches as (
     select * from {{ ref('int_attribution_touches') }}
+    where {{ is_to_rebuild('deal_id', changed_attribution_deal_ids()) }}
 ),
 
 contacts_created as (

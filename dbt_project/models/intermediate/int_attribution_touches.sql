@@ -3,8 +3,16 @@
 -- as t1 .. tn, with the campaign's channel ('unknown' when the touch has no
 -- campaign, the campaign is not in `campaigns`, or its channel is blank) and
 -- the deal facts the weights need. A deal without touches has no rows here.
+-- Incremental: a nightly build recomputes the deals in int_deal_changes (every
+-- deal when a campaigns file arrived: channels).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_rows_to_rebuild('deal_id', changed_attribution_deal_ids()) }}",
+) }}
 with touches as (
     select * from {{ ref('int_deal_touches') }}
+    where {{ is_to_rebuild('deal_id', changed_attribution_deal_ids()) }}
 ),
 
 deals as (

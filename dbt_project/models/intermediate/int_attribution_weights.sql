@@ -19,8 +19,16 @@
 --                2^(-(d - d_min)/h) / sum(...), d - d_min being the time from the touch to
 --                the deal's latest touch: same value, but no underflow to 0/0 for touches
 --                years before the end.
+-- Incremental: a nightly build recomputes the deals in int_deal_changes (every
+-- deal when a campaigns file arrived: channels).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_rows_to_rebuild('deal_id', changed_attribution_deal_ids()) }}",
+) }}
 with touches as (
     select * from {{ ref('int_attribution_touches') }}
+    where {{ is_to_rebuild('deal_id', changed_attribution_deal_ids()) }}
 ),
 
 milestones as (

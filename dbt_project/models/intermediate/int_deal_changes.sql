@@ -3,12 +3,17 @@
 -- every open deal (its window ends with the as-of date); deals whose contacts
 -- name a record or an email of a changed person (its events may now resolve to
 -- another person, its contact set may have changed); deals with a contact
--- that has a new event. Empty outside a nightly build (see int_lead_changes).
+-- that has a new event; deals with a contact whose email is on an event naming
+-- a changed record (a record new since makes such an event leave the person it
+-- was matched to by email, a person that did not change itself). Empty outside
+-- a nightly build (see int_lead_changes).
 -- depends_on: {{ ref('int_lead_changes') }}
 -- depends_on: {{ ref('stg_deals') }}
 -- depends_on: {{ ref('stg_deal_contacts') }}
 -- depends_on: {{ ref('int_engagement_events') }}
 -- depends_on: {{ ref('int_deal_contacts') }}
+-- depends_on: {{ ref('stg_engagement_events') }}
+-- depends_on: {{ ref('int_persons') }}
 {%- set built_through = built_through_file_id() %}
 
 {% if built_through is none %}
@@ -29,6 +34,11 @@ contact_rows as (
 new_events as (
     select lead_id from {{ ref('int_engagement_events') }}
     where _file_id > {{ built_through }} and lead_id is not null
+),
+
+emails_of_events_naming_changed_records as (
+    select email from {{ ref('stg_engagement_events') }}
+    where lead_id in (select record_lead_id from changed_lead_records) and email is not null
 )
 
 select deal_id from deals
@@ -44,4 +54,8 @@ union
 select contacts.deal_id
 from {{ ref('int_deal_contacts') }} as contacts
 where contacts.lead_id in (select lead_id from new_events)
+    or contacts.lead_id in (
+        select lead_id from {{ ref('int_persons') }}
+        where email in (select email from emails_of_events_naming_changed_records)
+    )
 {% endif %}

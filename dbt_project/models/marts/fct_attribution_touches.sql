@@ -1,9 +1,18 @@
 -- Deal x touch with the weight and the credited amount (weight x deal amount)
 -- of every attribution model (CONTRACT s6). Weights come from
 -- int_attribution_weights, the one place they are defined.
+-- Incremental: a nightly build recomputes the deals in int_deal_changes (every
+-- deal when a campaigns file arrived: channels).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rows_to_rebuild('deal_id', changed_attribution_deal_ids()) }}",
+) }}
 {%- set attribution_models = attribution_models() %}
 with touches as (
     select * from {{ ref('int_attribution_touches') }}
+    where {{ is_to_rebuild('deal_id', changed_attribution_deal_ids()) }}
 ),
 
 weights as (

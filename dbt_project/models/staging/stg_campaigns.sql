@@ -8,5 +8,6 @@ select
     channel,
     cost,
     start_date,
-    end_date
+    end_date,
+    _file_id
 from current_records
