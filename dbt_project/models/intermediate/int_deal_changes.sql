@@ -36,9 +36,11 @@ new_events as (
     where _file_id > {{ built_through }} and lead_id is not null
 ),
 
+-- (no `email is not null` here: DuckDB would push it into the scan and normalize
+-- every event's email; a null never matches below anyway)
 emails_of_events_naming_changed_records as (
     select email from {{ ref('stg_engagement_events') }}
-    where lead_id in (select record_lead_id from changed_lead_records) and email is not null
+    where lead_id in (select record_lead_id from changed_lead_records)
 )
 
 select deal_id from deals
