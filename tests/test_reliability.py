@@ -199,6 +199,54 @@ def test_killed_during_dbt_build_next_run_completes_with_clean_marts(built_wareh
     with duckdb.connect(str(tmp_path / "warehouse.serving.duckdb"), read_only=True) as conn:
         names = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()]
     assert not [n for n in names if "__dbt" in n]
+    # the killed build was not recorded as complete: the next one was a full build again
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT mode FROM audit.dbt_builds").fetchall() == [("full",)]
+
+
+def test_killed_during_an_incremental_build_next_run_recomputes_the_changes(
+    built_warehouse: Path, warehouse_copy: Path, tmp_path: Path
+) -> None:
+    """The killed night's files are loaded, but its incremental build did not complete: the next
+    night must rebuild the keys those files changed although it finds no new file."""
+    landing = tmp_path / "landing"
+    shutil.copytree(REPO_ROOT / "seeds", landing)
+    # an older record for ana.story: the person's lead_id becomes S-099 in fct_leads and fct_deals
+    (landing / "leads" / "leads_2026_11_20.csv").write_text(
+        "lead_id,email,first_name,last_name,job_title,company_name,company_domain,employee_count,industry,"
+        "country,lead_source,campaign_id,created_at\n"
+        "S-099,ana.story@northwindbank.com,Ana,Story,CFO,,,,,US,webinar,C-01,2026-01-15T09:00:00Z\n"
+    )
+    env = baton_env(tmp_path, BATON_LANDING_DIR=str(landing), BATON_DUCKDB_PATH=str(warehouse_copy))
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([BATON, "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 300
+        while "fct_leads" not in log_path.read_text() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, "the run ended before the dbt build got going"
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    completed = run_baton(env)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+    full_tmp = tmp_path / "full"
+    full_tmp.mkdir()
+    completed = run_baton(baton_env(full_tmp, BATON_LANDING_DIR=str(landing)))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert snapshot(warehouse_copy) == snapshot(full_tmp / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse_copy), read_only=True) as conn:
+        assert conn.execute("SELECT lead_id FROM marts.fct_leads WHERE email = 'ana.story@northwindbank.com'").fetchall() == [
+            ("S-099",)
+        ]
+        # the sample's complete build, then the run after the kill, which took the changes since the
+        # sample's last loaded file (the killed night's file included)
+        builds = conn.execute("SELECT mode, changes_since_file_id FROM audit.dbt_builds ORDER BY built_at").fetchall()
+        last_sample_file = conn.execute(
+            "SELECT max(file_id) FROM audit.load_ledger WHERE status = 'loaded' AND file_name <> 'leads_2026_11_20.csv'"
+        ).fetchone()[0]
+    assert [mode for mode, _ in builds] == ["full", "changes"]
+    assert builds[1][1] == last_sample_file
 
 
 # --- no injection ---------------------------------------------------------------------------------
