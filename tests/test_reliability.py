@@ -180,17 +180,22 @@ def test_killed_during_extract_next_run_completes_with_clean_marts(built_warehou
     assert snapshot(warehouse) == snapshot(built_warehouse)
 
 
-def test_killed_during_dbt_build_next_run_completes_with_clean_marts(built_warehouse: Path, tmp_path: Path) -> None:
-    env = baton_env(tmp_path)
-    log_path = tmp_path / "run.log"
+def _kill_run_once_logged(env: dict[str, str], log_path: Path, text: str) -> None:
+    """Start `baton run` and kill it (baton and its dbt child, as a machine crash would) as soon
+    as its output shows `text`, e.g. the name of a model dbt is building."""
     with log_path.open("w") as log:
         process = subprocess.Popen([BATON, "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 300
-        while "int_persons" not in log_path.read_text() and process.poll() is None and time.monotonic() < deadline:
+        while text not in log_path.read_text() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert process.poll() is None, "the run ended before the dbt build got going"
-        os.killpg(process.pid, signal.SIGKILL)  # baton and its dbt child, as a machine crash would
+        assert process.poll() is None, f"the run ended before its output showed {text!r}"
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def test_killed_during_dbt_build_next_run_completes_with_clean_marts(built_warehouse: Path, tmp_path: Path) -> None:
+    env = baton_env(tmp_path)
+    _kill_run_once_logged(env, tmp_path / "run.log", "int_persons")
     completed = run_baton(env)
     assert completed.returncode == 0, completed.stderr[-3000:]
     warehouse = tmp_path / "warehouse.duckdb"
@@ -218,15 +223,7 @@ def test_killed_during_an_incremental_build_next_run_recomputes_the_changes(
         "S-099,ana.story@northwindbank.com,Ana,Story,CFO,,,,,US,webinar,C-01,2026-01-15T09:00:00Z\n"
     )
     env = baton_env(tmp_path, BATON_LANDING_DIR=str(landing), BATON_DUCKDB_PATH=str(warehouse_copy))
-    log_path = tmp_path / "run.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen([BATON, "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 300
-        while "fct_leads" not in log_path.read_text() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert process.poll() is None, "the run ended before the dbt build got going"
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    _kill_run_once_logged(env, tmp_path / "run.log", "fct_leads")
     completed = run_baton(env)
     assert completed.returncode == 0, completed.stderr[-3000:]
 
