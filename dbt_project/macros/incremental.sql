@@ -59,16 +59,19 @@
     {{ return(model.resource_type == 'unit_test') }}
 {%- endmacro %}
 
-{% macro changed_person_keys() -%}
+{#- `select <column> from <change set model>`; nothing in a unit test. -#}
+{% macro _change_set(column, model_name) -%}
     {%- if _in_unit_test() -%} select null where false
-    {%- else -%} select person_key from {{ ref('int_lead_changes') }}
+    {%- else -%} select {{ column }} from {{ ref(model_name) }}
     {%- endif -%}
 {%- endmacro %}
 
+{% macro changed_person_keys() -%}
+    {{ _change_set('person_key', 'int_lead_changes') }}
+{%- endmacro %}
+
 {% macro changed_lead_records() -%}
-    {%- if _in_unit_test() -%} select null where false
-    {%- else -%} select record_lead_id from {{ ref('int_lead_changes') }}
-    {%- endif -%}
+    {{ _change_set('record_lead_id', 'int_lead_changes') }}
 {%- endmacro %}
 
 {#- Lead records whose person changed: every lead_id such a person had or has
@@ -85,9 +88,7 @@
 {%- endmacro %}
 
 {% macro changed_deal_ids() -%}
-    {%- if _in_unit_test() -%} select null where false
-    {%- else -%} select deal_id from {{ ref('int_deal_changes') }}
-    {%- endif -%}
+    {{ _change_set('deal_id', 'int_deal_changes') }}
 {%- endmacro %}
 
 {#- Deals whose attribution may have changed: those whose touches may have; with

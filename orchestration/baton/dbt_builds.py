@@ -12,8 +12,8 @@ Everything else the incremental models depend on is the same for every key:
 the rules (SAL definition, keywords, lookback, marketing sources) and the
 models' own code. When either changed since the last complete build, no key is
 safe to keep, and the build is a `--full-refresh`. The as-of date is not part
-of it: the only incremental model it touches (deal touches) rebuilds every open
-deal each night.
+of it: what it moves (the touches and time-decay weights of open deals) is
+rebuilt for every open deal each night.
 """
 
 from __future__ import annotations
