@@ -437,8 +437,9 @@ def test_symlink_pointing_outside_the_landing_folder_is_refused(conn, landing, t
     assert link[5] == f"refused: link.csv links outside the landing folder (to {outside.resolve()})"
     assert other == ("other.csv", "loaded", 1, 1, 0, None)
     assert raw(conn, "leads", "lead_id") == [("H-9",)]
-    # refused once, it stays refused and is not recorded again
-    assert [r.status for r in load(conn, "leads", landing)] == ["unchanged", "unchanged"]
+    # refused once, it stays refused: reported again on every run, but not recorded again
+    assert [(r.status, r.repeated) for r in load(conn, "leads", landing)] == [("failed", True), ("unchanged", False)]
+    assert len(ledger(conn)) == 2
 
 
 def test_empty_parquet_file_loads_zero_rows_and_a_full_one_loads_typed(conn, landing) -> None:

@@ -10,31 +10,80 @@ Large files stream: no step holds a whole file's rows in memory (see
 `_load_rows` and readers.py). A CSV file is read once, in order, into a
 numbered scratch copy (Parquet) in DuckDB's temp_directory (else TMPDIR),
 deleted when the file is done; rows are written to raw in no particular
-order, `_row_number` says where each came from.
+order, `_row_number` says where each came from. A compressed file
+(`.gz`, `.zst`) is first stream-decompressed into the same scratch folder
+and read from there, so it loads exactly like its plain form (same rows, row
+numbers, quarantine); the ledger keeps its own path and the hash of its own
+(compressed) bytes.
 
 Values are trimmed (blank is null) and parsed here, once: downstream models
 read typed columns and never re-parse text.
+
+What `load_entity` says about each entry of the landing folder (FileLoad.status;
+the ledger records the same words, except `unchanged`, which is not recorded):
+
+- `loaded`: new content, read and committed (rows read = loaded + quarantined);
+- `duplicate`: the same content hash was loaded before (under any name);
+- `unchanged`: this path with this content has a settled ledger row already
+  (loaded, duplicate, or skipped by hand): nothing to do, nothing reported;
+- `failed`: a fault of the file itself (see below): loads nothing. It is
+  recorded once and then reported again, `repeated=True`, on every run while
+  the same content sits at the same path, until it is fixed (new content
+  loads), removed, or acknowledged with `skip_file` (`baton skip FILE`,
+  ledger status `skipped`), after which that content is `unchanged`;
+- `error`: the load could not be done now for a reason that says nothing
+  about the file (out of memory, a full disk, an I/O error, a lock or write
+  conflict, an interruption, no zstd decompressor, a bug in Baton): rolled
+  back, recorded with the reason, the other files still load, and the next
+  run tries the file again. If not even that ledger row can be written, the
+  error is raised (the step fails, nothing is recorded for the file);
+- `deferred`: the file may still be being written: modified less than
+  `settle_seconds` ago (not read at all), or its size, time or inode changed
+  between the stat before hashing and the stat after reading (rolled back);
+  recorded, and the next run tries again;
+- `ignored`: not a data file (landing.py: a hidden file, a sub-folder, `.txt`,
+  `.xlsx`, `.zip`, a `.gz` of no known format...): never read, recorded once
+  (content_hash `ignored:<path>:<size>:<mtime_ns>`, no hashing), then
+  reported again, `repeated=True`, every run.
+
+Ledger statuses loaded, duplicate, failed, ignored and skipped are terminal:
+the file's identity (path + content) has its verdict. error and deferred are
+not: the next run tries that file again.
+
+A file is known without reading it when a terminal ledger row has its path,
+size, modification time, inode and change time (ctime): hashing every file of
+a landing folder that keeps its history would cost more each night. A copy
+that keeps the name, size and mtime (`cp -p`, `rsync -t`) cannot keep the
+inode and the ctime, so it is hashed, and new content loads. Rows recorded
+before those columns existed (NULL) fall back to the hash once.
 
 What happens to each kind of hostile input (readers.py has the reading side:
 encodings, ragged rows, quotes, row numbers, empty files, JSONL):
 
 - a file that cannot be read at all (not UTF-8, 0 bytes, not Parquet, no JSON
-  object in a .jsonl, a header without a required column or naming a contract
-  column twice, a link leading outside the landing folder) is recorded
+  object in a .jsonl, a broken or truncated .gz / .zst, a header without a
+  required column or naming a contract column twice, a link leading outside
+  the landing folder, a symbolic link loop, a link to nothing) is recorded
   `failed` with its reason and loads nothing; the other files still load;
+- a transient failure is `error`, never `failed` (above): DuckDB's out of
+  memory, interrupt and transaction errors, I/O errors that are not about the
+  file's bytes, any OSError (errors.is_transient);
 - a row that breaks the contract is quarantined with a reason naming the
   field: `<column>: required value is missing`, `<column>: not a valid number:
   <value>` (`1,200`, `12.5k`, `$1,000`, `n/a`, `1e400` are never guessed),
   `<column>: not a valid ISO 8601 date/time: <value>` (2025-02-30, month 13,
-  hour 25), `event_type: unknown event type: <value>`, `neither lead_id nor
+  hour 25, an offset beyond +-23:59 such as `+25:00`, `+05:60`, `+9999`, which
+  DuckDB's cast would otherwise turn into a shifted time), `event_type:
+  unknown event type: <value>`, `neither lead_id nor
   email is given`, `closed_at: a closed deal needs closed_at`, and, for an
   earlier row whose key repeats later in the same file, `superseded by row N
   of the same file (same key)`, and, for an entity whose records are
   immutable (engagement events), a row whose key was loaded from an earlier
   file, `event_id: already loaded from <file> row N; events are immutable,
   the first loaded version counts` (so raw never holds such a key twice);
-- timestamps with an offset (`+02:00`, `+0200`, `+02`, `Z`) are converted to
-  UTC and stored as naive TIMESTAMP; without an offset they are UTC already;
+- timestamps with an offset (`+02:00`, `+0200`, `+02`, `Z`; hours 00-23,
+  minutes 00-59) are converted to UTC and stored as naive TIMESTAMP; without
+  an offset they are UTC already;
 - columns match trimmed and case-insensitively; unknown columns are kept in
   `_raw_row` only, which holds just those (NULL when the file has none): the
   typed columns hold the known values, and a quarantined row keeps its whole
@@ -53,8 +102,10 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -63,19 +114,26 @@ from . import readers
 from .entities import CLOSED_STAGES, ENTITIES, EVENT_TYPES, Entity, Kind
 from ..faults import crash_point
 from ..sqltext import quote_ident, quote_literal
-from .errors import FileRejected
+from .errors import FileRejected, is_transient
 from .landing import LandingFile, content_hash, discover
 
-__all__ = ["FileLoad", "FileRejected", "ensure_warehouse", "load_entity"]
+__all__ = ["TERMINAL", "FileLoad", "FileRejected", "ensure_warehouse", "load_entity", "skip_file"]
 
 log = logging.getLogger(__name__)
 
-# ISO 8601 date, optional time, optional offset (Z, +hh, +hhmm, +hh:mm).
-_ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?"
+# ISO 8601 date, optional time, optional offset (Z, +hh, +hhmm, +hh:mm; hours 00-23, minutes 00-59).
+_ISO_TIMESTAMP = (
+    r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*([Zz]|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)?"
+)
 _INTEGER = r"[+-]?\d+(\.0*)?"
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
 EMPTY_FILE = "empty file (0 bytes)"
+
+# Ledger statuses that settle a file's identity (path + content); `error` and `deferred` do not.
+TERMINAL = ("loaded", "duplicate", "failed", "ignored", "skipped")
+_TERMINAL_SQL = "(" + ", ".join(quote_literal(status) for status in TERMINAL) + ")"
+_NOT_THE_FILE = "not a fault of the file: the next run tries it again"
 
 # White space trimmed from every value (blank is null): RE2's \s (tab, LF, FF, CR, space) plus
 # NBSP and BOM; and the same characters as code points.
@@ -98,11 +156,34 @@ METADATA_COLUMNS = (
 class FileLoad:
     entity: str
     path: str
-    status: str  # loaded | duplicate | failed | unchanged
+    status: str  # loaded | duplicate | unchanged | failed | error | deferred | ignored | skipped
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     reason: str | None = None
+    # True when this failure (or ignored entry) was recorded by an earlier run and is only reported again.
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What identifies a file's version without reading it."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStat:
+        st = path.stat()
+        # st_ino is unsigned 64-bit (overlayfs sets the top bits): stored as its two's complement in a BIGINT.
+        inode = st.st_ino - (1 << 64) if st.st_ino >= 1 << 63 else st.st_ino
+        return cls(st.st_size, st.st_mtime_ns, inode, st.st_ctime_ns)
+
+
+class _ChangedWhileRead(Exception):
+    pass
 
 
 def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
@@ -129,8 +210,11 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    # Added after the first release: warehouses built before it get the column, NULL in old rows.
+    # Added after the first release: warehouses built before them get the columns, NULL in old rows
+    # (which then fall back to the content hash once, see _known_by_size_and_time).
     conn.execute("ALTER TABLE audit.load_ledger ADD COLUMN IF NOT EXISTS file_mtime_ns BIGINT")
+    conn.execute("ALTER TABLE audit.load_ledger ADD COLUMN IF NOT EXISTS file_inode BIGINT")
+    conn.execute("ALTER TABLE audit.load_ledger ADD COLUMN IF NOT EXISTS file_ctime_ns BIGINT")
     conn.execute(
         """
         CREATE TABLE IF NOT EXISTS audit.quarantine (
@@ -155,66 +239,135 @@ def load_entity(
     entity_name: str,
     landing_dir: Path,
     progress: Callable[[str], None] = log.info,
+    settle_seconds: float = 0.0,
 ) -> list[FileLoad]:
-    """Load every new file of one entity; files already in the ledger are left alone."""
+    """Load every new file of one entity and account for every other entry of
+    its landing folder (see the module docstring for the statuses). A file
+    modified less than `settle_seconds` ago is deferred to the next run."""
     entity = ENTITIES[entity_name]
     ensure_warehouse(conn)
     _remove_stale_scratch(conn)
     results = []
     for landing_file in discover(landing_dir, entity.name):
-        result = _load_one(conn, entity, landing_file)
+        result = _load_one(conn, entity, landing_file, settle_seconds)
         if result.status != "unchanged":
-            progress(
-                f"{entity.name}: {landing_file.path.name}: {result.status}, "
-                f"read {result.rows_read}, loaded {result.rows_loaded}, "
-                f"quarantined {result.rows_quarantined}" + (f" ({result.reason})" if result.reason else "")
-            )
+            progress(_describe(result))
         results.append(result)
     return results
 
 
-def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile) -> FileLoad:
-    path = str(landing_file.path)
-    refusal = landing_file.refusal
-    size = mtime_ns = None
-    if refusal:
-        digest = "refused:" + path
-    else:
-        try:
-            stat = landing_file.path.stat()
-            if _known_by_size_and_time(conn, entity, path, stat.st_size, stat.st_mtime_ns):
-                return FileLoad(entity.name, path, "unchanged")
-            digest, size, mtime_ns = content_hash(landing_file.path), stat.st_size, stat.st_mtime_ns
-        except OSError as error:
-            digest = "unreadable:" + path
-            refusal = f"cannot read the file: {error.strerror or error}"
-
-    seen = conn.execute(
-        """
-        SELECT
-            bool_or(file_path = ? AND content_hash = ?),
-            bool_or(content_hash = ? AND status = 'loaded')
-        FROM audit.load_ledger WHERE entity = ?
-        """,
-        [path, digest, digest, entity.name],
+def skip_file(conn: duckdb.DuckDBPyConnection, path: Path, who: str) -> str:
+    """Acknowledge a failed file (`baton skip FILE`): its latest ledger row must
+    be `failed` or `error`; a `skipped` row with the same identity (path,
+    content hash, size, times) is added, so that version of the file is
+    `unchanged` from now on, while a new version loads normally. Returns a
+    one-line message; raises ValueError when the file has no such row."""
+    ensure_warehouse(conn)
+    stored = _ledger_path(conn, Path(path))
+    row = conn.execute(
+        "SELECT file_id, file_path, status, reason FROM audit.load_ledger WHERE file_path = ? ORDER BY file_id DESC LIMIT 1",
+        [stored],
     ).fetchone()
-    if seen[0]:
-        # Touched but not changed (or recorded before file times were): remember its time now.
-        conn.execute(
-            "UPDATE audit.load_ledger SET file_mtime_ns = ? WHERE entity = ? AND file_path = ? AND content_hash = ?",
-            [mtime_ns, entity.name, path, digest],
-        )
-        return FileLoad(entity.name, path, "unchanged")
-    if seen[1]:
-        reason = "same content as a file already loaded"
-        _record(conn, entity, path, digest, size, "duplicate", 0, 0, 0, reason, mtime_ns=mtime_ns)
-        return FileLoad(entity.name, path, "duplicate", reason=reason)
-    if size == 0:
-        refusal = EMPTY_FILE
-    if refusal:
-        _record(conn, entity, path, digest, size, "failed", 0, 0, 0, refusal, mtime_ns=mtime_ns)
-        return FileLoad(entity.name, path, "failed", reason=refusal)
+    if row is None:
+        raise ValueError(f"not a failed file in the ledger: {path} (the ledger has no row for it)")
+    file_id, file_path, status, reason = row
+    if status not in ("failed", "error"):
+        raise ValueError(f"not a failed file in the ledger: {file_path} (its latest status is {status})")
+    at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    had = "failed" if status == "failed" else "an error"
+    note = f"skipped by {who} at {at}; it had {had}: {reason}"
+    conn.execute(
+        """
+        INSERT INTO audit.load_ledger (file_id, entity, file_path, file_name, content_hash, file_bytes, rows_read,
+                                       rows_loaded, rows_quarantined, loaded_at, status, reason, file_mtime_ns,
+                                       file_inode, file_ctime_ns)
+        SELECT nextval('audit.file_id_seq'), entity, file_path, file_name, content_hash, file_bytes, 0, 0, 0,
+               now()::TIMESTAMP, 'skipped', ?, file_mtime_ns, file_inode, file_ctime_ns
+        FROM audit.load_ledger WHERE file_id = ?
+        """,
+        [note, file_id],
+    )
+    return f"skipped {file_path} (it had {had}: {reason}); this version is no longer reported, a new one will load"
 
+
+def _ledger_path(conn: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """The ledger's spelling of `path`: as given, absolute, through the real folders (a landing folder
+    reached through a link), or the ledger path that leads to the same file (a path given resolved)."""
+    given = [str(path), os.path.abspath(path), os.path.join(os.path.realpath(path.parent), path.name)]
+    known = [p for (p,) in conn.execute("SELECT DISTINCT file_path FROM audit.load_ledger").fetchall()]
+    for candidate in given:
+        if candidate in known:
+            return candidate
+    folders: dict[str, str] = {}
+    for stored in known:
+        folder = os.path.dirname(stored)
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder)
+        if os.path.join(folders[folder], os.path.basename(stored)) in given:
+            return stored
+    real = os.path.realpath(path)
+    return next((stored for stored in known if os.path.realpath(stored) == real), str(path))
+
+
+def _describe(result: FileLoad) -> str:
+    text = f"{result.entity}: {Path(result.path).name}: {result.status}"
+    if result.status == "loaded":
+        text += f", read {result.rows_read}, loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"
+    if result.repeated:
+        text += " (again, as recorded by an earlier run)"
+    return text + (f": {result.reason}" if result.reason else "")
+
+
+def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile, settle_seconds: float) -> FileLoad:
+    path = str(landing_file.path)
+    if landing_file.ignored is not None:
+        return _ignore(conn, entity, landing_file)
+    if landing_file.refusal is not None:
+        return _refuse(conn, entity, path, landing_file.refusal)
+    try:
+        stat = FileStat.of(landing_file.path)
+    except OSError as error:
+        return _unreadable(conn, entity, path, None, error)
+    known = _known_by_size_and_time(conn, entity, path, stat)
+    if known is not None:
+        return _again(entity, path, *known)
+    age = (time.time_ns() - stat.mtime_ns) / 1e9
+    if settle_seconds > 0 and age < settle_seconds:
+        return _defer(conn, entity, path, stat, _unsettled(age, settle_seconds))
+    try:
+        digest = content_hash(landing_file.path)
+    except OSError as error:
+        return _unreadable(conn, entity, path, stat, error)
+
+    known = _latest_verdict(conn, entity, path, digest)
+    if known is not None:
+        # Touched but not changed (or recorded before file times were): remember its times now.
+        conn.execute(
+            f"""
+            UPDATE audit.load_ledger SET file_mtime_ns = ?, file_inode = ?, file_ctime_ns = ?
+            WHERE entity = ? AND file_path = ? AND content_hash = ? AND status IN {_TERMINAL_SQL}
+            """,
+            [stat.mtime_ns, stat.inode, stat.ctime_ns, entity.name, path, digest],
+        )
+        return _again(entity, path, *known)
+    (loaded_before,) = conn.execute(
+        "SELECT count(*) > 0 FROM audit.load_ledger WHERE entity = ? AND content_hash = ? AND status = 'loaded'",
+        [entity.name, digest],
+    ).fetchone()
+    if loaded_before:
+        reason = "same content as a file already loaded"
+        _record(conn, entity, path, digest, stat, "duplicate", reason)
+        return FileLoad(entity.name, path, "duplicate", reason=reason)
+    if stat.size == 0:
+        _record(conn, entity, path, digest, stat, "failed", EMPTY_FILE)
+        return FileLoad(entity.name, path, "failed", reason=EMPTY_FILE)
+    return _read_and_load(conn, entity, landing_file, digest, stat)
+
+
+def _read_and_load(
+    conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile, digest: str, stat: FileStat
+) -> FileLoad:
+    path = str(landing_file.path)
     scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=_scratch_root(conn)))
     # Row order is carried in `_row_number`, never in the order rows are written: DuckDB may then
     # stream into its sinks (the scratch file, raw, quarantine) without holding rows back for order.
@@ -224,30 +377,129 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
     try:
         file_id = conn.execute("SELECT nextval('audit.file_id_seq')").fetchone()[0]
         fmt = landing_file.format
-        landing = readers.read(conn, landing_file.path, fmt, scratch, lambda found: _column_sources(entity, found, fmt, path))
-        rows_read, rows_loaded, rows_quarantined = _load_rows(conn, entity, landing, fmt, path, file_id)
-        _record(conn, entity, path, digest, size, "loaded", rows_read, rows_loaded, rows_quarantined, None, file_id, mtime_ns)
+        source = landing_file.path
+        if landing_file.compression:
+            source = readers.decompress(landing_file.path, landing_file.compression, scratch)
+        landing = readers.read(conn, source, fmt, scratch, lambda found: _column_sources(entity, found, fmt, path))
+        counts = _load_rows(conn, entity, landing, fmt, path, file_id)
+        if _changed(landing_file.path, stat):
+            raise _ChangedWhileRead()
+        _record(conn, entity, path, digest, stat, "loaded", None, counts, file_id)
         crash_point(f"extract:before_commit:{entity.name}")
         conn.execute("COMMIT")
-    except OSError:
-        # An I/O error says nothing about the file's content (a share hiccup, a
-        # file still being copied): nothing is recorded, the step fails and its
-        # retry policy (or the next run) tries the file again.
-        conn.execute("ROLLBACK")
+    except Exception as error:  # noqa: BLE001 - one file must not stop the others
+        _rollback(conn)
+        if isinstance(error, duckdb.FatalException):  # the database itself is gone: nothing more to do
+            raise
+        status, reason = _verdict(entity, path, error)
+        if status == "failed" and _changed(landing_file.path, stat):
+            # Read while being written: the half-written file's faults are not the export's.
+            status, reason = "deferred", "changed while being read"
+        if status == "deferred":
+            digest = f"deferred:{path}:{stat.size}:{stat.mtime_ns}"
+        # Raises when not even this row can be written (still out of memory): the step fails with
+        # nothing recorded for the file, and the next run loads it anyway.
+        _record(conn, entity, path, digest, stat, status, reason)
+        return FileLoad(entity.name, path, status, reason=reason)
+    except BaseException:
+        _rollback(conn)
         raise
-    except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
-        conn.execute("ROLLBACK")
-        if not isinstance(error, (duckdb.Error, FileRejected)):
-            log.exception("%s: unexpected error while loading %s", entity.name, path)
-        reason = _readable(error)
-        _record(conn, entity, path, digest, size, "failed", 0, 0, 0, reason, mtime_ns=mtime_ns)
-        return FileLoad(entity.name, path, "failed", reason=reason)
     finally:
         for table in (*readers.TEMP_TABLES, *_TEMP_TABLES):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
         conn.execute(f"SET preserve_insertion_order = {'true' if previous_order else 'false'}")
         shutil.rmtree(scratch, ignore_errors=True)
-    return FileLoad(entity.name, path, "loaded", rows_read, rows_loaded, rows_quarantined)
+    return FileLoad(entity.name, path, "loaded", *counts)
+
+
+def _verdict(entity: Entity, path: str, error: Exception) -> tuple[str, str]:
+    """(ledger status, reason) of a file whose load raised `error`."""
+    if isinstance(error, _ChangedWhileRead):
+        return "deferred", "changed while being read"
+    if isinstance(error, FileRejected):
+        return "failed", _readable(error)
+    if is_transient(error):
+        return "error", f"{_readable(error)}; {_NOT_THE_FILE}"
+    if isinstance(error, duckdb.Error):  # DuckDB could not parse the file's bytes
+        return "failed", _readable(error)
+    # A bug of ours is no verdict on the file either: loud in the log, and tried again.
+    log.exception("%s: unexpected error while loading %s", entity.name, path)
+    return "error", f"unexpected error: {_readable(error)}; {_NOT_THE_FILE}"
+
+
+def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the file's transaction; DuckDB has already ended it when COMMIT itself failed."""
+    try:
+        conn.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass
+
+
+def _changed(path: Path, before: FileStat) -> bool:
+    """Whether the file is no longer the one stat'ed before it was hashed (rewritten, appended
+    to, replaced, moved away)."""
+    try:
+        after = FileStat.of(path)
+    except OSError:
+        return True
+    return (after.size, after.mtime_ns, after.inode) != (before.size, before.mtime_ns, before.inode)
+
+
+def _unsettled(age: float, settle_seconds: float) -> str:
+    if age < 0:
+        return (
+            f"modified {-age:.0f} s in the future by this machine's clock (clock skew?); "
+            f"loaded once it is {settle_seconds:g} s old"
+        )
+    return f"modified {age:.0f} s ago (less than the {settle_seconds:g} s settle time); loaded next run"
+
+
+def _again(entity: Entity, path: str, status: str, reason: str | None) -> FileLoad:
+    """What a file with a terminal ledger row is this run: a failure or an ignored entry is
+    reported again (nothing new recorded); anything else is unchanged, silently."""
+    if status in ("failed", "ignored"):
+        return FileLoad(entity.name, path, status, reason=reason, repeated=True)
+    return FileLoad(entity.name, path, "unchanged")
+
+
+def _ignore(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile) -> FileLoad:
+    path = str(landing_file.path)
+    try:
+        st = os.lstat(path)  # never follow what is not read
+        marker = f"ignored:{path}:folder" if landing_file.path.is_dir() else f"ignored:{path}:{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        marker = f"ignored:{path}"
+    known = _latest_verdict(conn, entity, path, marker)
+    if known is not None:
+        return _again(entity, path, *known)
+    _record(conn, entity, path, marker, None, "ignored", landing_file.ignored)
+    return FileLoad(entity.name, path, "ignored", reason=landing_file.ignored)
+
+
+def _refuse(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, refusal: str) -> FileLoad:
+    digest = "refused:" + path
+    known = _latest_verdict(conn, entity, path, digest)
+    # Refused for another reason than last time (a dangling link that now loops...): a new verdict.
+    if known is not None and not (known[0] == "failed" and known[1] != refusal):
+        return _again(entity, path, *known)
+    _record(conn, entity, path, digest, None, "failed", refusal)
+    return FileLoad(entity.name, path, "failed", reason=refusal)
+
+
+def _unreadable(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, stat: FileStat | None, error: OSError) -> FileLoad:
+    """The file could not even be stat'ed or hashed: an I/O problem, tried again next run (unless skipped)."""
+    digest = "unreadable:" + path
+    known = _latest_verdict(conn, entity, path, digest)
+    if known is not None and known[0] == "skipped":
+        return FileLoad(entity.name, path, "unchanged")
+    reason = f"cannot read the file: {error.strerror or error}; {_NOT_THE_FILE}"
+    _record(conn, entity, path, digest, stat, "error", reason)
+    return FileLoad(entity.name, path, "error", reason=reason)
+
+
+def _defer(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, stat: FileStat, reason: str) -> FileLoad:
+    _record(conn, entity, path, f"deferred:{path}:{stat.size}:{stat.mtime_ns}", stat, "deferred", reason)
+    return FileLoad(entity.name, path, "deferred", reason=reason)
 
 
 def _scratch_root(conn: duckdb.DuckDBPyConnection) -> str | None:
@@ -279,26 +531,58 @@ def _remove_stale_scratch(conn: duckdb.DuckDBPyConnection) -> None:
             pass
 
 
-def _known_by_size_and_time(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, size: int, mtime_ns: int) -> bool:
-    """A file whose path, size and modification time match a ledger entry is that entry's file:
-    not hashed again. Hashing every file of a landing folder that keeps its history costs more
-    each night (2.2 GB at 1M leads: ~1.5 s); a file rewritten with other content keeps neither
-    its size and its time both (the trade-off rsync and make make too)."""
-    (known,) = conn.execute(
-        "SELECT count(*) > 0 FROM audit.load_ledger WHERE entity = ? AND file_path = ? AND file_bytes = ? AND file_mtime_ns = ?",
-        [entity.name, path, size, mtime_ns],
+def _known_by_size_and_time(
+    conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, stat: FileStat
+) -> tuple[str, str | None] | None:
+    """(status, reason) of the latest terminal ledger row of this path whose size, modification
+    time, inode and change time all match the file's: that row's content, not hashed again.
+
+    Hashing every file of a landing folder that keeps its history costs more each night (2.2 GB at
+    1M leads: ~1.5 s). Size and mtime alone can be kept by a copy of other content (`cp -p`,
+    `rsync -t`); the inode and ctime cannot (a write or a rename sets the ctime to now)."""
+    return conn.execute(
+        f"""
+        SELECT status, reason FROM audit.load_ledger
+        WHERE entity = ? AND file_path = ? AND file_bytes = ? AND file_mtime_ns = ? AND file_inode = ?
+          AND file_ctime_ns = ? AND status IN {_TERMINAL_SQL}
+        ORDER BY file_id DESC LIMIT 1
+        """,
+        [entity.name, path, stat.size, stat.mtime_ns, stat.inode, stat.ctime_ns],
     ).fetchone()
-    return known
 
 
-def _record(conn, entity, path, digest, size, status, read, loaded, quarantined, reason, file_id=None, mtime_ns=None) -> None:
+def _latest_verdict(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, digest: str) -> tuple[str, str | None] | None:
+    """(status, reason) of the latest terminal ledger row of this path with this content."""
+    return conn.execute(
+        f"""
+        SELECT status, reason FROM audit.load_ledger
+        WHERE entity = ? AND file_path = ? AND content_hash = ? AND status IN {_TERMINAL_SQL}
+        ORDER BY file_id DESC LIMIT 1
+        """,
+        [entity.name, path, digest],
+    ).fetchone()
+
+
+def _record(
+    conn: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    path: str,
+    digest: str,
+    stat: FileStat | None,
+    status: str,
+    reason: str | None = None,
+    counts: tuple[int, int, int] = (0, 0, 0),
+    file_id: int | None = None,
+) -> None:
+    size, mtime_ns, inode, ctime_ns = (stat.size, stat.mtime_ns, stat.inode, stat.ctime_ns) if stat else (None,) * 4
     conn.execute(
         """
         INSERT INTO audit.load_ledger (file_id, entity, file_path, file_name, content_hash, file_bytes, rows_read,
-                                       rows_loaded, rows_quarantined, loaded_at, status, reason, file_mtime_ns)
-        VALUES (coalesce(?, nextval('audit.file_id_seq')), ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)
+                                       rows_loaded, rows_quarantined, loaded_at, status, reason, file_mtime_ns,
+                                       file_inode, file_ctime_ns)
+        VALUES (coalesce(?, nextval('audit.file_id_seq')), ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?)
         """,
-        [file_id, entity.name, path, Path(path).name, digest, size, read, loaded, quarantined, status, reason, mtime_ns],
+        [file_id, entity.name, path, Path(path).name, digest, size, *counts, status, reason, mtime_ns, inode, ctime_ns],
     )
 
 

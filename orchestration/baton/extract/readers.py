@@ -32,7 +32,11 @@ file (`duckdb_path`).
 
 All row work happens in DuckDB (read_csv, read_parquet, read_text); the only
 bytes Python reads are the CSV header record (to get the column names exactly
-as written, duplicates included, which DuckDB would rename).
+as written, duplicates included, which DuckDB would rename) and, for a
+compressed file, its bytes as they stream through the decompressor
+(`decompress`: gzip from the standard library; zstd with the `zstandard`
+package, else the `zstd` command) into a plain copy in the scratch folder,
+which is then read exactly as the plain file would be.
 
 Decisions on hostile input (CONTRACT.md s2 "Bad input", s7):
 
@@ -65,20 +69,40 @@ Decisions on hostile input (CONTRACT.md s2 "Bad input", s7):
   quarantined; a file where no line is a JSON object is not JSONL and fails.
   Keys are the union over the file's objects, in order of first appearance.
   (A JSONL file is still read whole into memory, unlike CSV and Parquet.)
+- **Compressed files** (`.csv.gz`, `.jsonl.zst`, `.parquet.gz`...) load like
+  their plain form: same rows, row numbers, quarantine and reasons. A stream
+  that is not gzip / zstd, is truncated or has trailing garbage fails as a
+  whole (`not a valid gzip file: ...`, `not a valid zstd file: ...`): part of
+  an export is not the export. Several concatenated streams (`cat a.gz b.gz`)
+  are one file. A stream that holds nothing fails like a 0-byte file
+  (`empty file (0 bytes once decompressed)`). No zstd decompressor on the
+  machine is CannotReadNow, not a fault of the file.
+- **Not the file's fault.** Out of memory, an interrupt, a full disk while
+  writing the scratch copy, a file that disappears mid-read: these are raised
+  as they are (or as OSError), never turned into FileRejected, so the loader
+  records them as a transient `error` (errors.is_transient) and tries again
+  next run.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import gzip
 import io
 import os
+import re
+import shutil
+import subprocess
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
-from .errors import FileRejected
+from .errors import CannotReadNow, FileRejected, is_transient
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one CSV record, raised from DuckDB's 2 MB default
 HEADER_LIMIT_BYTES = 1024 * 1024
@@ -122,6 +146,9 @@ def duckdb_path(conn: duckdb.DuckDBPyConnection, path: Path) -> str:
     absolute = os.path.abspath(path)
     escaped = "".join(_GLOB_CHARS.get(ch, ch) for ch in absolute)
     matches = [row[0] for row in conn.execute("SELECT file FROM glob(?)", [escaped]).fetchall()]
+    if not matches and not os.path.lexists(absolute):
+        # Gone since it was found (moved away mid-run): nothing to hold against the file.
+        raise FileNotFoundError(errno.ENOENT, "the file disappeared while being loaded", absolute)
     if matches != [absolute]:
         raise FileRejected(f"file name cannot be read safely by DuckDB (it matches {len(matches)} files)")
     return escaped
@@ -191,6 +218,101 @@ def _no_problems(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("CREATE TEMP TABLE _landing_problems (_row_number BIGINT, _raw_row JSON, _problem VARCHAR)")
 
 
+# --- compressed files ------------------------------------------------------------------------
+
+_CHUNK = 1 << 20
+
+
+def decompress(path: Path, compression: str, scratch: Path) -> Path:
+    """Stream-decompress `path` (`gzip` or `zstd`) into the scratch folder and
+    return the plain copy, which is then read like any plain landing file.
+
+    A broken stream (not gzip / zstd, truncated, trailing garbage) is the
+    file's fault: FileRejected. A failure to write the copy (a full disk) is
+    an OSError, and a missing zstd decompressor is CannotReadNow: neither is
+    held against the file."""
+    target = scratch / "decompressed"
+    with target.open("wb") as sink:
+        if compression == "gzip":
+            _gunzip(path, sink)
+        elif compression == "zstd":
+            decompressors = _zstd_decompressors()
+            if not decompressors:
+                raise CannotReadNow(
+                    "cannot read .zst files here: no zstd decompressor; install the Python package zstandard"
+                )
+            decompressors[0](path, sink)
+        else:
+            raise FileRejected(f"unsupported compression: {compression}")
+    if target.stat().st_size == 0:
+        raise FileRejected("empty file (0 bytes once decompressed)")
+    return target
+
+
+def _gunzip(path: Path, sink: BinaryIO) -> None:
+    try:
+        with gzip.open(path, "rb") as source:
+            shutil.copyfileobj(source, sink, _CHUNK)
+    except gzip.BadGzipFile as error:  # an OSError, but about the bytes: caught before any other
+        raise FileRejected(f"not a valid gzip file: {error}") from None
+    except EOFError:
+        raise FileRejected("not a valid gzip file: the compressed data ends early (a truncated file?)") from None
+    except zlib.error as error:
+        raise FileRejected(f"not a valid gzip file: {error}") from None
+
+
+def _zstd_decompressors() -> list[Callable[[Path, BinaryIO], None]]:
+    """The ways to decompress zstd on this machine, best first: the Python
+    package `zstandard`, else the `zstd` command."""
+    found: list[Callable[[Path, BinaryIO], None]] = []
+    try:
+        import zstandard  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        found.append(_unzstd_with_module)
+    if shutil.which("zstd"):
+        found.append(_unzstd_with_command)
+    return found
+
+
+def _unzstd_with_module(path: Path, sink: BinaryIO) -> None:
+    import zstandard
+
+    # One decompression object per frame (an export may hold several); a frame
+    # still open when the input ends is a truncated file, which stream_reader
+    # and copy_stream would pass off as a shorter one. A call returns all the
+    # output of its input, hence small reads: 64 KiB x the compression ratio.
+    decompressor = zstandard.ZstdDecompressor()
+    frame, started = decompressor.decompressobj(), False
+    try:
+        with path.open("rb") as source:
+            for data in iter(lambda: source.read(64 * 1024), b""):
+                while data:
+                    sink.write(frame.decompress(data))
+                    started = True
+                    if not frame.eof:
+                        break
+                    data = frame.unused_data
+                    frame, started = decompressor.decompressobj(), False
+    except zstandard.ZstdError as error:
+        raise FileRejected(f"not a valid zstd file: {error}") from None
+    if started and not frame.eof:
+        raise FileRejected("not a valid zstd file: the compressed data ends early (a truncated file?)")
+
+
+def _unzstd_with_command(path: Path, sink: BinaryIO) -> None:
+    sink.flush()
+    done = subprocess.run(["zstd", "-d", "-c", "-q", "--", str(path)], stdout=sink, stderr=subprocess.PIPE)
+    if done.returncode:
+        lines = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+        message = lines[-1] if lines else f"zstd exited with status {done.returncode}"
+        message = re.sub(rf"^(zstd:\s*)?{re.escape(str(path))}\s*:\s*", "", message)
+        if "write error" in message.lower():
+            raise OSError(f"cannot write the decompressed copy: {message}")
+        raise FileRejected(f"not a valid zstd file: {message}")
+
+
 # --- CSV -------------------------------------------------------------------------------------
 
 
@@ -256,6 +378,8 @@ def _read_csv(conn: duckdb.DuckDBPyConnection, path: Path, source: str, scratch:
         if isinstance(error, duckdb.IOException) and stage in message:
             # Writing the scratch copy failed (a full disk...): nothing to hold against the file.
             raise OSError(f"cannot write the scratch copy of the file: {message}") from None
+        if is_transient(error):  # out of memory, interrupted...: not the file's fault either
+            raise
         raise FileRejected(f"cannot be read as CSV: {message}") from None
     # One row per rejected record; `line` counts records (1 = header) including blank lines.
     conn.execute(
@@ -460,7 +584,9 @@ def _csv_blank_records(conn: duckdb.DuckDBPyConnection, source: str, stage: str,
             """,
             {"source": source},
         )
-    except duckdb.Error:
+    except duckdb.Error as error:
+        if is_transient(error):
+            raise
         conn.execute("DROP TABLE _csv_blank_lines")
         conn.execute("DROP TABLE IF EXISTS _csv_records")
         return None
