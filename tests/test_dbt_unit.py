@@ -97,3 +97,107 @@ def test_dbt_unit_tests_pass(built_warehouse: Path, tmp_path: Path) -> None:
     passed, total = (int(value) for value in summaries[-1])
     assert passed == expected, f"dbt reports PASS={passed}, the yml files define {expected} unit tests"
     assert total == expected, f"dbt ran TOTAL={total}, the yml files define {expected} unit tests"
+
+
+# ------------------------------------------------------------ fixed_order_sum
+# Every sum of DOUBLEs over rows in the models goes through the fixed_order_sum
+# macro (dbt_project/macros/fixed_order_sum.sql), so that a rerun or a nightly
+# incremental build gives the same bits as a full build. These tests run the
+# macro's SQL in DuckDB directly, on values stored in different orders and with
+# 1 or 2 threads, next to a plain sum() that does not.
+
+
+def _fixed_order_sum(expression: str, **kwargs: object) -> str:
+    """The SQL the macro renders (plain Jinja: it uses nothing of dbt's)."""
+    import jinja2
+
+    source = (DBT_PROJECT / "macros" / "fixed_order_sum.sql").read_text(encoding="utf-8")
+    return str(jinja2.Environment().from_string(source).module.fixed_order_sum(expression, **kwargs))
+
+
+def _results_in_orders(values: list, select: str, orders: list[list[int]], threads: tuple[int, ...] = (1,)) -> set:
+    """The results of `select` over a table t(i, g, x) (x = values[i], g = i % 3) whose rows are
+    stored in each of `orders`, run with each number of threads."""
+    import duckdb
+
+    results = set()
+    for order in orders:
+        with duckdb.connect() as conn:
+            conn.execute("SET preserve_insertion_order = true")
+            conn.execute(
+                "CREATE TABLE t AS SELECT i, i % 3 AS g, v[i + 1] AS x "
+                "FROM (SELECT ?::DOUBLE[] AS v), unnest(?::BIGINT[]) WITH ORDINALITY AS u(i, position) ORDER BY position",
+                [values, order],
+            )
+            for n in threads:
+                conn.execute(f"SET threads = {n}")
+                rows = conn.execute(select).fetchall()
+                results.add(tuple(tuple(row) for row in rows))
+    return results
+
+
+def test_a_plain_double_sum_depends_on_the_order_fixed_order_sum_does_not() -> None:
+    """1e16 + 1 is 1e16 in doubles (the spacing of doubles there is 2): 1e16, 1, 1 summed in that
+    order gives 1e16, in the order 1, 1, 1e16 gives 1e16 + 2. fixed_order_sum adds in ascending
+    order whatever the storage order: always 1e16 + 2. A null is skipped, a FILTER applies, and a
+    sum over no row is null, as with sum()."""
+    values = [1e16, 1.0, 1.0, None]
+    orders = [[0, 1, 2, 3], [1, 2, 0, 3], [3, 1, 0, 2], [2, 3, 1, 0]]
+    assert _results_in_orders(values, "SELECT sum(x) FROM t", orders) == {((1e16,),), ((1e16 + 2,),)}
+    assert _results_in_orders(values, f"SELECT {_fixed_order_sum('x')} FROM t", orders) == {((1e16 + 2,),)}
+    assert _results_in_orders(values, f"SELECT {_fixed_order_sum('x', where='i <> 2')} FROM t", orders) == {
+        ((1e16,),)  # 1 + 1e16
+    }
+    assert _results_in_orders(values, f"SELECT {_fixed_order_sum('x', where='x > 1e17')} FROM t", orders) == {((None,),)}
+    # per group (g = i % 3): 1e16 and the null; 1; 1
+    by_group = f"SELECT g, {_fixed_order_sum('x')} FROM t GROUP BY g ORDER BY g"
+    assert _results_in_orders(values, by_group, orders) == {((0, 1e16), (1, 1.0), (2, 1.0))}
+
+
+def test_fixed_order_sum_of_many_amounts_is_the_same_in_any_storage_order_and_with_any_threads() -> None:
+    """300,000 amounts in cents, from 0.01 to 10 million (several row groups, so DuckDB adds them in
+    parallel): the plain sum changes with the storage order and the number of threads,
+    fixed_order_sum never; both are within a few units of the last place of the exact total."""
+    import math
+    import random
+
+    rng = random.Random(20261115)
+    values = [round(rng.uniform(0.01, 10.0 ** rng.randint(0, 7)), 2) for _ in range(300_000)]
+    orders = [list(range(len(values)))]
+    for seed in (1, 2):
+        shuffled = list(range(len(values)))
+        random.Random(seed).shuffle(shuffled)
+        orders.append(shuffled)
+    plain = {rows[0][0] for rows in _results_in_orders(values, "SELECT sum(x) FROM t", orders, threads=(1, 2))}
+    fixed = {rows[0][0] for rows in _results_in_orders(values, f"SELECT {_fixed_order_sum('x')} FROM t", orders, threads=(1, 2))}
+    assert len(plain) > 1, "the plain sum was the same in every order: the demonstration would prove nothing"
+    assert len(fixed) == 1
+    exact = math.fsum(values)
+    assert all(abs(total - exact) <= 1e-12 * exact for total in plain | fixed)
+
+
+def test_time_decay_normalisation_through_fixed_order_sum_is_the_same_in_any_order() -> None:
+    """The normalisation of int_attribution_weights: x / (fixed_order_sum(x) per deal, joined back),
+    on relative weights in (0, 1]: the weights have the same bits whatever the order the rows are
+    stored in, and sum to 1 per deal; with a window sum() they do not."""
+    import math
+    import random
+
+    rng = random.Random(7)
+    values = [2.0 ** (-rng.uniform(0, 60) / 7) for _ in range(3000)]
+    orders = [list(range(3000)), list(reversed(range(3000))), sorted(range(3000), key=lambda i: values[i])]
+    plain = _results_in_orders(values, "SELECT i, x / sum(x) OVER (PARTITION BY g) FROM t ORDER BY i", orders)
+    fixed = _results_in_orders(
+        values,
+        f"""SELECT i, x / total FROM t
+        INNER JOIN (SELECT g, {_fixed_order_sum('x')} AS total FROM t GROUP BY g) USING (g) ORDER BY i""",
+        orders,
+        threads=(1, 2),
+    )
+    assert len(plain) > 1, "the window sum was the same in every order: the demonstration would prove nothing"
+    assert len(fixed) == 1
+    [weights] = fixed
+    for g in range(3):
+        assert math.fsum(w for i, w in weights if i % 3 == g) == pytest.approx(1, abs=1e-12)
+    for plain_weights in plain:  # the window sum differs only in the last bits
+        assert [w for _, w in plain_weights] == pytest.approx([w for _, w in weights], rel=1e-13)

@@ -4,7 +4,10 @@ The nightly run only appends the new files to raw (the load ledger knows the
 old ones) and never re-reads the events it already holds (they are
 deduplicated once, at extract, and read through views). These tests grow a
 landing folder over several nights, run `baton run` after each, and compare
-every mart with a single full build of the final folder, row for row.
+every mart with a single full build of the final folder, row for row and
+exactly: every value identical to the last bit (tests/marts_hash.py), not
+within a tolerance. Sums of DOUBLEs go through the `fixed_order_sum` macro,
+whose result does not depend on the order rows are stored or added in.
 
 The nights include what makes incremental builds go wrong: lead records
 re-sent with changes (a person's email changes, so persons split and merge),
@@ -26,6 +29,7 @@ import duckdb
 import pytest
 
 from conftest import REPO_ROOT, baton_env, run_baton
+from marts_hash import TableDigest, assert_same_tables, table_digests
 
 EVENTS_HEADER = "event_id,lead_id,email,event_type,campaign_id,asset_name,occurred_at\n"
 LEADS_HEADER = (
@@ -121,38 +125,14 @@ def _run(tmp: Path, landing: Path, warehouse: Path, as_of: str | None = None) ->
 CHANGE_SETS = {"int_lead_changes", "int_deal_changes"}
 
 
-def _tables(warehouse: Path, schema: str) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' "
-                "ORDER BY 1",
-                [schema],
-            ).fetchall()
-            if row[0] not in CHANGE_SETS
-        ]
-        return {table: conn.execute(_comparable(conn, schema, table)).fetchall() for table in tables}
+def _tables(warehouse: Path, schema: str) -> dict[str, TableDigest]:
+    """Every result table of `schema`, as an exact digest (tests/marts_hash.py): the same rows in
+    any order, every value identical to the last bit (DOUBLEs by their bit pattern, no rounding)."""
+    return table_digests(warehouse, schema, exclude=CHANGE_SETS)
 
 
-def _marts(warehouse: Path) -> dict[str, list[tuple]]:
+def _marts(warehouse: Path) -> dict[str, TableDigest]:
     return _tables(warehouse, "marts")
-
-
-def _comparable(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
-    """Every row of the mart, sorted on every column so that the order rows were written in does not
-    matter, with DOUBLEs rounded to 1e-6: a sum of doubles may differ in its last bits with the order
-    DuckDB's parallel aggregation adds them in, in any two builds, incremental or not."""
-    columns = conn.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, table],
-    ).fetchall()
-    select = ", ".join(
-        f'round("{name}", 6) AS "{name}"' if data_type in ("DOUBLE", "FLOAT") else f'"{name}"'
-        for name, data_type in columns
-    )
-    return f'SELECT {select} FROM {schema}."{table}" ORDER BY ALL'
 
 
 @pytest.fixture(scope="module")
@@ -185,11 +165,10 @@ def _newest_dbt_log() -> str:
 def test_every_mart_of_four_nightly_runs_equals_one_full_build(nightly_and_full: tuple[Path, Path, str]) -> None:
     nightly, full, _ = nightly_and_full
     nightly_marts, full_marts = _marts(nightly), _marts(full)
-    assert sorted(nightly_marts) == sorted(full_marts)
     assert len(full_marts) == 7
     for table in full_marts:
-        assert full_marts[table], f"marts.{table} is empty: the comparison would prove nothing"
-        assert nightly_marts[table] == full_marts[table], f"marts.{table} differs between nightly and full builds"
+        assert full_marts[table].row_count, f"marts.{table} is empty: the comparison would prove nothing"
+    assert_same_tables(nightly_marts, full_marts, "marts of the nightly and the full build")
 
 
 def test_every_incremental_intermediate_table_equals_the_full_build_s(nightly_and_full: tuple[Path, Path, str]) -> None:
@@ -197,12 +176,15 @@ def test_every_incremental_intermediate_table_equals_the_full_build_s(nightly_an
     persons, the lead map, the SAL verdicts and the deal touches must agree row for row too."""
     nightly, full, _ = nightly_and_full
     nightly_tables, full_tables = _tables(nightly, "intermediate"), _tables(full, "intermediate")
-    assert sorted(nightly_tables) == sorted(full_tables)
-    assert {"int_persons", "int_lead_id_map", "int_leads_enriched", "int_lead_sal_evaluation", "int_deal_touches"} <= set(
-        full_tables
-    )
-    for table in full_tables:
-        assert nightly_tables[table] == full_tables[table], f"intermediate.{table} differs between nightly and full builds"
+    assert {
+        "int_persons",
+        "int_lead_id_map",
+        "int_leads_enriched",
+        "int_lead_sal_evaluation",
+        "int_deal_touches",
+        "int_attribution_weights",
+    } <= set(full_tables)
+    assert_same_tables(nightly_tables, full_tables, "intermediate tables of the nightly and the full build")
 
 
 def test_nights_after_the_first_rebuilt_only_what_their_files_changed(nightly_and_full: tuple[Path, Path, str]) -> None:
@@ -315,7 +297,4 @@ def test_generated_nights_equal_one_full_build(tmp_path: Path) -> None:
         ]
         assert conn.execute("SELECT count(*) FROM marts.fct_deals WHERE influencing_touches > 0").fetchone()[0] > 10
     for schema in ("marts", "intermediate"):
-        nightly_tables, full_tables = _tables(nightly, schema), _tables(full, schema)
-        assert sorted(nightly_tables) == sorted(full_tables)
-        for table in full_tables:
-            assert nightly_tables[table] == full_tables[table], f"{schema}.{table} differs between nightly and full builds"
+        assert_same_tables(_tables(nightly, schema), _tables(full, schema), f"{schema} tables of the nightly and the full build")

@@ -18,7 +18,8 @@
 --                Normalizing divides out 2^(-d_min/h), so the weight is computed as
 --                2^(-(d - d_min)/h) / sum(...), d - d_min being the time from the touch to
 --                the deal's latest touch: same value, but no underflow to 0/0 for touches
---                years before the end.
+--                years before the end. The sum is a fixed_order_sum (macros/fixed_order_sum.sql),
+--                so the weights have the same bits whatever order the deal's touches come in.
 -- Incremental: a nightly build recomputes the deals in int_deal_changes (every
 -- deal when a campaigns file arrived: channels).
 {{ config(
@@ -87,6 +88,14 @@ weights as (
         pow(2::double, -time_decay_days / time_decay_half_life_days) as time_decay_raw,
         pow(2::double, -days_before_latest_touch / time_decay_half_life_days) as time_decay_relative
     from touch_facts
+),
+
+time_decay_totals as (
+    -- in [1, n]: the latest touch's relative weight is 1. Summed in a fixed order, not with a
+    -- window sum(), whose last bits depend on the order the deal's rows arrive in.
+    select deal_id, {{ fixed_order_sum('time_decay_relative') }} as time_decay_relative_total
+    from weights
+    group by deal_id
 )
 
 select
@@ -103,5 +112,6 @@ select
     w_linear,
     w_u_shaped,
     w_shaped_weight as w_w_shaped,
-    time_decay_relative / sum(time_decay_relative) over (partition by deal_id) as w_time_decay
+    time_decay_relative / time_decay_totals.time_decay_relative_total as w_time_decay
 from weights
+inner join time_decay_totals using (deal_id)

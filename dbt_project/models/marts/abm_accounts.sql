@@ -4,7 +4,8 @@
 -- null account_id, zero counts and sums, journey_stage 'unaware'.
 -- Its leads: fct_leads.account_id = the account; its deals: fct_deals.account_id = the account.
 -- The ABM window: [as_of_end - abm_window_days days, as_of_end), as_of_end being
--- 00:00 UTC of the day after the as-of date.
+-- 00:00 UTC of the day after the as-of date. Amounts are summed with
+-- fixed_order_sum (macros/fixed_order_sum.sql): the same bits on every run.
 with targets as (
     select * from {{ ref('stg_target_accounts') }}
 ),
@@ -62,9 +63,9 @@ deal_sums as (
     select
         account_id,
         count(*) filter (where not is_closed) as open_deals,
-        sum(amount) filter (where not is_closed) as open_pipeline,
+        {{ fixed_order_sum('amount', where='not is_closed') }} as open_pipeline,
         count(*) filter (where is_won) as won_deals,
-        sum(amount) filter (where is_won) as won_arr
+        {{ fixed_order_sum('amount', where='is_won') }} as won_arr
     from {{ ref('fct_deals') }}
     where account_id is not null
     group by account_id

@@ -2,7 +2,9 @@
 -- campaign_id used by a lead (the person's campaign_id) or a deal touch (name and
 -- cost null, channel 'unknown'), and one row with a null campaign_id for leads
 -- and touches without a campaign. Counts and sums over nothing are 0; cost stays
--- null when unknown; ratios are null when their divisor is 0.
+-- null when unknown; ratios are null when their divisor is 0. Amounts are summed
+-- with fixed_order_sum (macros/fixed_order_sum.sql): the same bits whatever the
+-- order the touches are stored in.
 {%- set attribution_models = attribution_models() %}
 with campaigns as (
     select * from {{ ref('stg_campaigns') }}
@@ -41,7 +43,7 @@ influence as (
     select
         campaign_id,
         count(*) as influenced_deals,
-        sum(deal_amount) as influenced_pipeline
+        {{ fixed_order_sum('deal_amount') }} as influenced_pipeline
     from (select distinct campaign_id, deal_id, deal_amount from touches)
     group by campaign_id
 ),
@@ -50,8 +52,8 @@ attribution as (
     select
         campaign_id,
         {%- for model in attribution_models %}
-        sum(credited_{{ model }}) as attributed_pipeline_{{ model }},
-        sum(credited_{{ model }}) filter (where deal_is_won) as attributed_won_{{ model }}{{ ',' if not loop.last }}
+        {{ fixed_order_sum('credited_' ~ model) }} as attributed_pipeline_{{ model }},
+        {{ fixed_order_sum('credited_' ~ model, where='deal_is_won') }} as attributed_won_{{ model }}{{ ',' if not loop.last }}
         {%- endfor %}
     from touches
     group by campaign_id
