@@ -200,6 +200,8 @@ def baton_env(landing: Path, warehouse: Path, dagster_home: Path, as_of: str) ->
         BATON_LANDING_DIR=str(landing),
         BATON_DUCKDB_PATH=str(warehouse),
         BATON_AS_OF=as_of,
+        # the generated landing is complete before the run starts: nothing to wait for
+        BATON_SETTLE_SECONDS="0",
         DAGSTER_HOME=str(dagster_home),
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",

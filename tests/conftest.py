@@ -23,6 +23,8 @@ def baton_env(tmp: Path, **overrides: str) -> dict[str, str]:
         DAGSTER_HOME=str(tmp / "dagster_home"),
         BATON_DUCKDB_PATH=str(tmp / "warehouse.duckdb"),
         BATON_AS_OF=SAMPLE_AS_OF,
+        # Tests write their landing files just before the run: nothing is still being copied.
+        BATON_SETTLE_SECONDS="0",
     )
     (tmp / "dagster_home").mkdir(parents=True, exist_ok=True)
     env.update(overrides)

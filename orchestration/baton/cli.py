@@ -1,8 +1,8 @@
 """`baton`: the command line.
 
-`baton run` materializes every asset once, in-process (CONTRACT s1): rules are
-validated before anything is written, progress is printed per step, and the
-exit status is non-zero when a step or a blocking check fails.
+`baton run` materializes every asset once, in-process (CONTRACT s1): settings
+and rules are validated before anything is written, progress is printed as it
+happens, and the exit status says what happened (EXIT_CODES).
 """
 
 from __future__ import annotations
@@ -11,15 +11,54 @@ import argparse
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from . import settings
 
 
+EXIT_CODES = """exit status:
+  0  every step and check passed and every landing file loaded
+  1  a step or an error-severity check failed (the last line names the cause)
+  2  bad settings (landing folder, warehouse or serving path, rules file, as-of date): nothing was written
+  3  the run completed but a landing file failed or hit a transient error: the marts were built,
+     the serving copy was NOT replaced (readers keep the last good figures); fix, remove or
+     `baton skip` the file"""
+
+
+def _settings_help() -> str:
+    lines = ["settings (environment variables; a flag overrides its variable):"]
+    for setting in settings.SETTINGS:
+        flag = f" [{setting.flag}]" if setting.flag else ""
+        lines.append(f"  {setting.env_var}{flag}\n      {setting.meaning}; default: {setting.default}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="baton", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="load new landing files and rebuild every mart, once, in this process")
+    run_parser = commands.add_parser(
+        "run",
+        help="load new landing files and rebuild every mart, once, in this process",
+        description="Load the new files of the landing folder, rebuild the marts, run their checks and publish the serving copy.",
+        epilog=_settings_help() + "\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run_parser.add_argument("--landing", type=Path, metavar="FOLDER", help="landing folder (BATON_LANDING_DIR)")
+    run_parser.add_argument("--warehouse", type=Path, metavar="FILE", help="DuckDB warehouse file (BATON_DUCKDB_PATH)")
+    run_parser.add_argument("--rules", type=Path, metavar="FILE", help="rules file (BATON_RULES)")
+    run_parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="as-of date (BATON_AS_OF)")
+    run_parser.add_argument("--settle-seconds", metavar="N", help="defer landing files modified less than N seconds ago (BATON_SETTLE_SECONDS)")
+    run_parser.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's own logs on the terminal (BATON_VERBOSE)")
+    skip_parser = commands.add_parser(
+        "skip",
+        help="acknowledge a landing file that failed: stop failing the nightly run on it (recorded in the ledger)",
+        description="Record a failed landing file as `skipped` in audit.load_ledger, with who and when; "
+        "the same file no longer fails the run. A new version of the file loads as usual.",
+    )
+    skip_parser.add_argument("file", type=Path, help="the landing file (a path, or relative to the landing folder)")
+    skip_parser.add_argument("--landing", type=Path, metavar="FOLDER", help="landing folder (BATON_LANDING_DIR)")
+    skip_parser.add_argument("--warehouse", type=Path, metavar="FILE", help="DuckDB warehouse file (BATON_DUCKDB_PATH)")
     commands.add_parser("parse", help="(re)build the dbt manifest the Dagster definitions load")
     generate_parser = commands.add_parser("generate", help="write a synthetic landing folder at scale (inside DuckDB)")
     generate_parser.add_argument("out", type=Path)
@@ -39,8 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     ui_parser.add_argument("--host", default=os.environ.get("BATON_UI_HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1)")
     ui_parser.add_argument("--port", default=os.environ.get("BATON_UI_PORT", "3000"))
     args = parser.parse_args(argv)
+    _flags_to_environment(args)
     if args.command == "run":
         return run()
+    if args.command == "skip":
+        return skip(args.file)
     if args.command == "generate":
         from .generate import generate
 
@@ -64,6 +106,22 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _flags_to_environment(args: argparse.Namespace) -> None:
+    """A flag wins over its environment variable; the run (and dbt, which it starts) read the environment."""
+    for attribute, env_var in (
+        ("landing", "BATON_LANDING_DIR"),
+        ("warehouse", "BATON_DUCKDB_PATH"),
+        ("rules", "BATON_RULES"),
+        ("as_of", "BATON_AS_OF"),
+        ("settle_seconds", "BATON_SETTLE_SECONDS"),
+    ):
+        value = getattr(args, attribute, None)
+        if value is not None:
+            os.environ[env_var] = str(Path(value).resolve()) if isinstance(value, Path) else str(value)
+    if getattr(args, "verbose", False):
+        os.environ["BATON_VERBOSE"] = "1"
+
+
 def ui_command(host: str, port: str) -> list[str]:
     dagster = Path(sys.executable).with_name("dagster")
     return [str(dagster) if dagster.exists() else "dagster", "dev", "-h", host, "-p", str(port), "-w", str(settings.REPO_ROOT / "workspace.yaml")]
@@ -84,6 +142,7 @@ def ui(host: str, port: str) -> int:
 
 
 def rules_diff(proposed: Path, out: Path | None) -> int:
+    from .resources import exclusive_lock
     from .rules import RulesError
     from .whatif import evaluate, render
 
@@ -93,7 +152,10 @@ def rules_diff(proposed: Path, out: Path | None) -> int:
         _say(f"error: no warehouse at {warehouse}: run `baton run` first (or set BATON_DUCKDB_PATH)")
         return 2
     try:
-        result = evaluate(warehouse, proposed, flips_csv=out)
+        # The run's writer lock: the what-if waits for a nightly run, and a nightly run waits the
+        # few seconds it takes, instead of failing on DuckDB's lock of the warehouse file.
+        with exclusive_lock(Path(str(warehouse) + ".lock"), f"a Baton run is writing {warehouse}; waiting for it to finish"):
+            result = evaluate(warehouse, proposed, flips_csv=out)
     except RulesError as error:
         _say(f"error: {error}")
         return 2
@@ -103,11 +165,44 @@ def rules_diff(proposed: Path, out: Path | None) -> int:
     return 0
 
 
+def skip(file: Path) -> int:
+    """`baton skip FILE`: record a failed landing file as acknowledged (ledger status `skipped`)."""
+    import getpass
+    import socket
+
+    from .extract.loader import skip_file
+    from .preflight import SettingsError, WarehouseLocked, check_database_path
+    from .resources import connect, exclusive_lock
+
+    settings.pin_environment()
+    warehouse = settings.duckdb_path()
+    # Not resolved: the ledger names a link by its own path (and a link may loop).
+    candidates = [file] if file.is_absolute() else [Path.cwd() / file, settings.landing_dir() / file]
+    path = next((c for c in candidates if os.path.lexists(c)), candidates[-1])
+    path = Path(os.path.abspath(path))
+    try:
+        check_database_path(warehouse, "warehouse", "BATON_DUCKDB_PATH")
+        if not warehouse.exists():
+            raise SettingsError(f"no warehouse at {warehouse}: nothing has failed there yet (BATON_DUCKDB_PATH)")
+        with exclusive_lock(Path(str(warehouse) + ".lock"), f"a Baton run is writing {warehouse}; waiting for it to finish"):
+            conn = connect(warehouse)
+            try:
+                message = skip_file(conn, path, f"{getpass.getuser()}@{socket.gethostname()}")
+            finally:
+                conn.close()
+    except (SettingsError, WarehouseLocked, ValueError) as error:
+        _say(f"error: {error}")
+        return 2
+    _say(message)
+    return 0
+
+
 def _say(message: str) -> None:
     print(f"[baton] {message}", file=sys.stderr, flush=True)
 
 
 def run() -> int:
+    from .preflight import SettingsError, check_paths
     from .rules import RulesError, load_rules
 
     started = time.monotonic()
@@ -115,13 +210,20 @@ def run() -> int:
     try:
         rules = load_rules(settings.rules_path())
         as_of = settings.as_of_date()
-    except (RulesError, ValueError) as error:
+        settle = settings.settle_seconds()
+        settings.lock_wait_seconds()
+        check_paths(settings.landing_dir(), settings.duckdb_path(), settings.serving_path())
+    except (RulesError, SettingsError, ValueError) as error:
         _say(f"error: {error}")
-        _say("nothing was written.")
+        if not isinstance(error, SettingsError):
+            _say("nothing was written.")
         return 2
-    _say(f"landing folder {settings.landing_dir()}")
+    _say(f"landing folder {settings.landing_dir()} (files modified in the last {settle:g} s wait for the next run)")
     _say(f"warehouse      {settings.duckdb_path()}")
+    _say(f"serving copy   {settings.serving_path()}")
     _say(f"rules          {rules.path} (version {rules.version}), as of {as_of}")
+    if not settings.verbose():
+        _say(f"dbt log        {settings.log_dir()}/dbt-<run id>.log")
 
     from .project import prepare_manifest
 
@@ -129,9 +231,9 @@ def run() -> int:
 
     import dagster as dg
 
+    from .assets.raw import FILES_LOADED_CHECK, PROBLEM_FILES_METADATA
     from .definitions import defs
-    from .progress import ProgressPrinter
-
+    from .progress import LiveProgress, failures
     from .resources import exclusive_lock
 
     # Two runs starting at once on a new Dagster home would both create its
@@ -141,24 +243,51 @@ def run() -> int:
         instance = dg.DagsterInstance.get()
         instance.get_runs(limit=1)
         instance.get_asset_keys(limit=1)
-    printer = ProgressPrinter(_say)
-    # Dagster's own step events go to the UI's event log; the terminal gets INFO lines
-    # (each file loaded, each dbt model built) as they happen, then a summary.
-    result = defs.resolve_job_def("nightly").execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("BATON_LOG_LEVEL", "INFO")}}}},
-    )
-    printer.replay(instance, result)
+    run_id = str(uuid.uuid4())
+    _say(f"run {run_id} started")
+    # Dagster's own console log only with --verbose: the terminal gets Baton's lines, as they happen.
+    log_level = os.environ.get("BATON_LOG_LEVEL", "INFO") if settings.verbose() else "CRITICAL"
+    with LiveProgress(instance, run_id, _say):
+        result = defs.resolve_job_def("nightly").execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
     elapsed = time.monotonic() - started
-    failures = printer.failures(result)
-    if failures or not result.success:
-        for failure in failures or ["the run failed (see the Dagster UI for the run's logs)"]:
+    problem_files = _problem_files(result, PROBLEM_FILES_METADATA)
+    for problem in problem_files:
+        _say(f"  {problem['status']}: {problem['entity']}/{Path(problem['path']).name}: {problem['reason']}")
+    errors = failures(result, ignored_checks=(FILES_LOADED_CHECK,))
+    if errors or not result.success:
+        errors = errors or ["the run failed (see the Dagster UI for the run's logs)"]
+        for failure in errors[1:]:
             _say(f"FAILED {failure}")
-        _say(f"run {result.run_id} failed after {elapsed:.1f}s")
+        _say(f"run {run_id} FAILED after {elapsed:.1f}s: {errors[0]}")
         return 1
-    _say(f"run {result.run_id} succeeded in {elapsed:.1f}s")
+    failed = [p for p in problem_files if p["status"] in ("failed", "error")]
+    if failed:
+        named = "; ".join(f"{p['entity']}/{Path(p['path']).name} ({p['status']}: {p['reason']})" for p in failed)
+        _say(
+            f"run {run_id} completed in {elapsed:.1f}s but {len(failed)} landing file(s) did not load: {named}. "
+            f"Serving copy NOT replaced (readers keep the last good figures); fix or remove the file, or `baton skip FILE`."
+        )
+        return 3
+    _say(f"run {run_id} succeeded in {elapsed:.1f}s")
     return 0
+
+
+def _problem_files(result, metadata_key: str) -> list[dict]:
+    """The landing files that did not simply load, as the raw assets reported them."""
+    import dagster as dg
+
+    problems = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            value = event.event_specific_data.materialization.metadata.get(metadata_key)
+            if value is not None:
+                problems.extend(value.value)
+    return problems
 
 
 if __name__ == "__main__":

@@ -8,11 +8,43 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SAMPLE_LANDING_DIR = REPO_ROOT / "seeds"
+DEFAULT_SETTLE_SECONDS = 60.0
+DEFAULT_LOCK_WAIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Setting:
+    env_var: str
+    default: str
+    meaning: str
+    flag: str | None = None  # the `baton run` option that overrides it
+
+
+# Every setting Baton reads (`baton run --help` and the README print this table).
+SETTINGS = (
+    Setting("BATON_LANDING_DIR", "the shipped sample export (seeds/)", "landing folder of the nightly exports", "--landing"),
+    Setting("BATON_DUCKDB_PATH", "data/baton.duckdb", "the DuckDB warehouse file (a DuckDB file, or absent)", "--warehouse"),
+    Setting("BATON_RULES", "rules/default.yml", "SAL and attribution rules file", "--rules"),
+    Setting("BATON_AS_OF", "today (UTC)", "as-of date, YYYY-MM-DD (open deals, windows)", "--as-of"),
+    Setting("BATON_SERVING_PATH", "<warehouse>.serving.duckdb", "the copy of the marts BI tools read"),
+    Setting("BATON_SETTLE_SECONDS", f"{DEFAULT_SETTLE_SECONDS:g} (0 for the sample)", "a landing file modified more recently is deferred to the next run", "--settle-seconds"),
+    Setting("BATON_LOCK_WAIT_SECONDS", f"{DEFAULT_LOCK_WAIT_SECONDS:g}", "most seconds a run waits, in total, for another process holding the warehouse file"),
+    Setting("BATON_DUCKDB_MEMORY_LIMIT", "1.5GB", "DuckDB memory limit (Baton's and dbt's sessions)"),
+    Setting("BATON_DUCKDB_THREADS", "the number of cores", "DuckDB threads"),
+    Setting("BATON_DUCKDB_TEMP_DIR", "<warehouse>.tmp", "DuckDB spill folder"),
+    Setting("BATON_FRESHNESS_DAYS", "2", "the landing_freshness check warns when an entity's newest file is older"),
+    Setting("BATON_PII_KEY", "unset", "key of the email hash in the serving copy (unset: no email column)"),
+    Setting("BATON_SERVE_PII", "unset", "1 publishes raw emails and names to the serving copy"),
+    Setting("BATON_SCHEDULE_TIMEZONE", "UTC", "time zone of the 02:00 nightly schedule"),
+    Setting("BATON_VERBOSE", "unset", "1 shows Dagster's and dbt's own logs on the terminal", "--verbose"),
+    Setting("DAGSTER_HOME", ".dagster_home in the repository", "Dagster's run history and schedule state"),
+)
 
 
 def landing_dir() -> Path:
@@ -42,12 +74,50 @@ def schedule_timezone() -> str:
     return os.environ.get("BATON_SCHEDULE_TIMEZONE") or "UTC"
 
 
+def settle_seconds() -> float:
+    """How long a landing file must be left alone before it is read (a file still being
+    copied is deferred). 0 for the shipped sample: nothing is ever written into it."""
+    value = os.environ.get("BATON_SETTLE_SECONDS")
+    if not value:
+        return 0.0 if landing_dir() == SAMPLE_LANDING_DIR.resolve() else DEFAULT_SETTLE_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ValueError(f"BATON_SETTLE_SECONDS must be a number of seconds >= 0, got {value!r}")
+    return seconds
+
+
+def lock_wait_seconds() -> float:
+    """The most a run waits, in total, for another process to let go of the warehouse file."""
+    value = os.environ.get("BATON_LOCK_WAIT_SECONDS")
+    if not value:
+        return DEFAULT_LOCK_WAIT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ValueError(f"BATON_LOCK_WAIT_SECONDS must be a number of seconds >= 0, got {value!r}")
+    return seconds
+
+
+def verbose() -> bool:
+    return os.environ.get("BATON_VERBOSE", "").strip().lower() in ("1", "true", "yes")
+
+
+def log_dir() -> Path:
+    """Where dbt's output of each run goes (`<warehouse folder>/logs`)."""
+    return duckdb_path().parent / "logs"
+
+
 def pin_environment() -> None:
     """Make the resolved paths absolute in the environment, so dbt (which runs
-    in the dbt project folder) and Dagster (which may run elsewhere) agree."""
+    in the dbt project folder) and Dagster (which may run elsewhere) agree.
+    Creates nothing: `preflight` checks the paths before anything is written."""
     os.environ["BATON_LANDING_DIR"] = str(landing_dir())
     os.environ["BATON_DUCKDB_PATH"] = str(duckdb_path())
-    duckdb_path().parent.mkdir(parents=True, exist_ok=True)
     # DuckDB limits, shared by Baton's own sessions and dbt's (profiles.yml reads them).
     # 1.5GB keeps a full build of 1M leads / 20M events under 2 GB for the whole process tree
     # (Dagster's process plus dbt's); DuckDB spills beyond it (docs/performance.md).

@@ -10,12 +10,16 @@ from ..extract.entities import ENTITIES, Entity
 from ..faults import crash_point, fail_once_point
 from ..freshness import freshness_days, newest_file_age_days
 from ..extract.loader import load_entity
+from ..extract.status import BLOCKING_STATUSES, REPORTED_STATUSES, record_landing_status
+from ..preflight import SettingsError, check_landing
 from ..rules import load_rules
 from .balance import rows_balance_problems
 from ..resources import WarehouseResource
 
 ROWS_BALANCE_CHECK = "rows_balance"
 FRESHNESS_CHECK = "landing_freshness"
+FILES_LOADED_CHECK = "landing_files_loaded"
+PROBLEM_FILES_METADATA = "problem_files"
 
 
 def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
@@ -38,6 +42,15 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
                 description="For every loaded file: rows read = rows in raw + rows in quarantine.",
             ),
             dg.AssetCheckSpec(
+                FILES_LOADED_CHECK,
+                asset=key,
+                description=(
+                    "Every export file of the entity loaded: fails (error) while a file failed (bad header, "
+                    "encoding, format) or hit a transient error; the marts are still built but the serving "
+                    "copy is not replaced. A failed file fails every night until fixed, removed or `baton skip`ped."
+                ),
+            ),
+            dg.AssetCheckSpec(
                 FRESHNESS_CHECK,
                 asset=key,
                 description="Warns when no new export file arrived for BATON_FRESHNESS_DAYS days (default 2).",
@@ -50,29 +63,53 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
         # Validating the rules first keeps a bad rules file from writing anything.
         load_rules(settings.rules_path())
         landing = settings.landing_dir()
+        try:
+            check_landing(landing)  # a folder that vanished since the run started: loading "nothing" would be a lie
+        except SettingsError as error:
+            raise dg.Failure(description=str(error)) from None
         fail_once_point(f"extract:{entity.name}")
         with warehouse.get_connection() as conn:
-            loads = load_entity(conn, entity.name, landing, progress=context.log.info)
+            loads = load_entity(conn, entity.name, landing, progress=context.log.info, settle_seconds=settings.settle_seconds())
+            record_landing_status(conn, entity.name, loads)
             problems = rows_balance_problems(conn, entity.name)
             total_rows = conn.execute(f"SELECT count(*) FROM raw.{entity.name}").fetchone()[0]
             age_days = newest_file_age_days(conn, entity.name, datetime.now(timezone.utc).replace(tzinfo=None))
         crash_point(f"extract:after:{entity.name}")
         new = [load for load in loads if load.status != "unchanged"]
-        failed = [load for load in new if load.status == "failed"]
+        failed = [load for load in loads if load.status in BLOCKING_STATUSES]
+        reported = [load for load in loads if load.status in REPORTED_STATUSES]
         yield dg.MaterializeResult(
             metadata={
                 "files_loaded": sum(load.status == "loaded" for load in new),
                 "files_skipped_duplicate": sum(load.status == "duplicate" for load in new),
                 "files_failed": len(failed),
+                "files_deferred": sum(load.status == "deferred" for load in loads),
+                "files_ignored": sum(load.status == "ignored" for load in loads),
                 "rows_read": sum(load.rows_read for load in new),
                 "rows_loaded": sum(load.rows_loaded for load in new),
                 "rows_quarantined": sum(load.rows_quarantined for load in new),
                 "raw_rows_total": total_rows,
                 "failed_files": dg.MetadataValue.md(
-                    "\n".join(f"- `{load.path}`: {load.reason}" for load in failed) or "none"
+                    "\n".join(f"- `{load.path}` ({load.status}): {load.reason}" for load in failed) or "none"
+                ),
+                # What `baton run` shows in its summary: every file that did not simply load.
+                PROBLEM_FILES_METADATA: dg.MetadataValue.json(
+                    [
+                        {"entity": entity.name, "path": load.path, "status": load.status, "reason": load.reason}
+                        for load in reported
+                    ]
                 ),
             },
             check_results=[
+                dg.AssetCheckResult(
+                    check_name=FILES_LOADED_CHECK,
+                    passed=not failed,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={
+                        "files_failed": len(failed),
+                        "details": "\n".join(f"{load.path} ({load.status}): {load.reason}" for load in failed[:20]) or "none",
+                    },
+                ),
                 dg.AssetCheckResult(
                     check_name=ROWS_BALANCE_CHECK,
                     passed=not problems,

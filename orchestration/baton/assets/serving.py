@@ -1,9 +1,13 @@
 """The serving copy for BI tools, published after every successful build."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import dagster as dg
 
 from .. import settings
 from ..resources import WarehouseResource
+from ..extract.status import blocking_problems
 from ..serving import publish
 from .dbt import baton_dbt_models
 
@@ -16,16 +20,26 @@ MART_KEYS = sorted((key for key in baton_dbt_models.keys if key.path[0] == "mart
     deps=MART_KEYS,
     description=(
         "A read-only copy of the marts for BI tools (BATON_SERVING_PATH), replaced atomically after each "
-        "successful build; emails hashed (BATON_PII_KEY) and names left out unless BATON_SERVE_PII=1."
+        "successful build in which every landing file loaded; emails hashed (BATON_PII_KEY) and names left out unless BATON_SERVE_PII=1."
     ),
     kinds={"duckdb"},
+    # Not materialized when a landing file failed: readers keep the last good figures.
+    output_required=False,
 )
-def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.MaterializeResult]:
     target = settings.serving_path()
     with warehouse.get_connection() as conn:
+        problems = blocking_problems(conn)
+        if problems:
+            context.log.warning(
+                f"serving copy {target} NOT replaced: {len(problems)} landing file(s) did not load ("
+                + "; ".join(f"{Path(path).name}: {status}" for _, path, status, _ in problems[:5])
+                + "); BI keeps the last good figures"
+            )
+            return
         published = publish(conn, target, settings.pii_key(), settings.serve_pii())
     context.log.info(f"published {len(published)} tables to {target}")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "serving_path": dg.MetadataValue.path(str(target)),
             "tables": dg.MetadataValue.md("\n".join(f"- `{t.schema}.{t.table}`: {t.rows} rows" for t in published)),
