@@ -29,6 +29,7 @@ import duckdb
 import pytest
 
 from baton.extract import errors, loader, readers
+from baton.extract.landing import strays
 from baton.extract.loader import FileLoad, load_entity
 from test_extract import FIXTURES, LEADS_HEADER, assert_balanced, ledger, load, put, quarantine, raw
 
@@ -463,6 +464,17 @@ def test_everything_else_in_an_entity_folder_is_ignored_recorded_once_and_report
     }
     assert ledger_rows(conn) == 1 + len(IGNORED)
     assert raw(conn, "leads", "lead_id") == [("H-1",), ("H-2",)]
+
+
+def test_an_entity_path_that_is_a_file_is_ignored_with_a_reason_and_strays_are_named(conn, landing) -> None:
+    (landing / "leads").write_text("lead_id,email\n")
+    (landing / "lead").mkdir()
+    (landing / "deals.csv").write_text("deal_id\n")
+    (landing / "_mappings").mkdir()
+    (result,) = load(conn, "leads", landing)
+    assert (Path(result.path).name, result.status) == ("leads", "ignored")
+    assert result.reason == "leads is not a folder: the entity's exports go in a folder named leads/"
+    assert strays(landing, ["leads", "deals"]) == ["lead"]
 
 
 # --- E. a file still being written is not loaded half-way --------------------------------------

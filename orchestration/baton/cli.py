@@ -224,6 +224,11 @@ def run() -> int:
     _say(f"rules          {rules.path} (version {rules.version}), as of {as_of}")
     if not settings.verbose():
         _say(f"dbt log        {settings.log_dir()}/dbt-<run id>.log")
+    from .extract.entities import ENTITIES
+    from .extract.landing import strays
+
+    for name in strays(settings.landing_dir(), list(ENTITIES)):
+        _say(f"not read: {name} in the landing folder is no entity's (entity folders: {', '.join(ENTITIES)})")
 
     from .project import prepare_manifest
 

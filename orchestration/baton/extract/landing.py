@@ -73,7 +73,18 @@ def discover(landing_dir: Path, entity: str) -> list[LandingFile]:
     if folder.is_dir():
         for path in sorted(folder.iterdir(), key=lambda p: p.name):
             files.append(_classify(entity, path, landing_root))
+    elif os.path.lexists(folder):
+        reason = f"{entity} is not a folder: the entity's exports go in a folder named {entity}/"
+        files.append(LandingFile(entity, folder, ignored=reason))
     return files
+
+
+def strays(landing_dir: Path, entities: list[str]) -> list[str]:
+    """Names at the top of the landing folder that belong to no entity (a typo such as `lead/`,
+    an export dropped beside the folders): never read, so they are named to the person running."""
+    expected = set(entities) | {f"{entity}.csv{suffix}" for entity in entities for suffix in ("", ".gz", ".zst")}
+    # hidden and `_`-prefixed names are the folder's own business (`_mappings/`, editors' files)
+    return sorted(p.name for p in landing_dir.iterdir() if p.name not in expected and not p.name.startswith((".", "_")))
 
 
 def _classify(entity: str, path: Path, landing_root: Path) -> LandingFile:
