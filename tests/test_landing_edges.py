@@ -22,7 +22,6 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -31,22 +30,8 @@ import pytest
 from baton.extract import errors, loader, readers
 from baton.extract.landing import strays
 from baton.extract.loader import FileLoad, load_entity
-from test_extract import FIXTURES, LEADS_HEADER, assert_balanced, ledger, load, put, quarantine, raw
-
-
-@pytest.fixture
-def conn() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect()
-    yield connection
-    assert_balanced(connection)
-    connection.close()
-
-
-@pytest.fixture
-def landing(tmp_path: Path) -> Path:
-    folder = tmp_path / "landing"
-    folder.mkdir()
-    return folder
+# `conn` (a balanced in-memory warehouse) and `landing` are test_extract's fixtures.
+from test_extract import FIXTURES, LEADS_HEADER, assert_balanced, conn, landing, ledger, load, put, quarantine, raw  # noqa: F401
 
 
 def statuses(results: list[FileLoad]) -> list[tuple[str, str, bool]]:

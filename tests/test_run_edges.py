@@ -289,3 +289,15 @@ def test_a_run_out_of_memory_records_errors_and_the_next_run_loads_every_file(bu
         for mart in ("fct_leads", "fct_deals", "campaign_performance"):
             mart_query = f"SELECT * FROM marts.{mart} ORDER BY ALL"
             assert conn.execute(mart_query).fetchall() == built.execute(mart_query).fetchall(), mart
+
+
+def test_a_bad_number_of_seconds_is_a_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATON_LANDING_DIR", str(REPO_ROOT / "seeds"))
+    monkeypatch.delenv("BATON_SETTLE_SECONDS", raising=False)
+    assert settings.settle_seconds() == 0.0  # the shipped sample: nothing is being written into it
+    monkeypatch.setenv("BATON_LANDING_DIR", "/data/landing")
+    assert settings.settle_seconds() == settings.DEFAULT_SETTLE_SECONDS
+    for bad in ("soon", "-1", "nan"):
+        monkeypatch.setenv("BATON_LOCK_WAIT_SECONDS", bad)
+        with pytest.raises(ValueError, match="BATON_LOCK_WAIT_SECONDS must be a number of seconds"):
+            settings.lock_wait_seconds()

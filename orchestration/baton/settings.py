@@ -77,29 +77,25 @@ def schedule_timezone() -> str:
 def settle_seconds() -> float:
     """How long a landing file must be left alone before it is read (a file still being
     copied is deferred). 0 for the shipped sample: nothing is ever written into it."""
-    value = os.environ.get("BATON_SETTLE_SECONDS")
-    if not value:
-        return 0.0 if landing_dir() == SAMPLE_LANDING_DIR.resolve() else DEFAULT_SETTLE_SECONDS
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if seconds < 0:
-        raise ValueError(f"BATON_SETTLE_SECONDS must be a number of seconds >= 0, got {value!r}")
-    return seconds
+    default = 0.0 if landing_dir() == SAMPLE_LANDING_DIR.resolve() else DEFAULT_SETTLE_SECONDS
+    return _seconds("BATON_SETTLE_SECONDS", default)
 
 
 def lock_wait_seconds() -> float:
     """The most a run waits, in total, for another process to let go of the warehouse file."""
-    value = os.environ.get("BATON_LOCK_WAIT_SECONDS")
+    return _seconds("BATON_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS)
+
+
+def _seconds(env_var: str, default: float) -> float:
+    value = os.environ.get(env_var)
     if not value:
-        return DEFAULT_LOCK_WAIT_SECONDS
+        return default
     try:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if seconds < 0:
-        raise ValueError(f"BATON_LOCK_WAIT_SECONDS must be a number of seconds >= 0, got {value!r}")
+    if not seconds >= 0:  # also refuses nan
+        raise ValueError(f"{env_var} must be a number of seconds >= 0, got {value!r}")
     return seconds
 
 
