@@ -7,18 +7,25 @@ number can be checked by eye against the numbered layout below.
 from __future__ import annotations
 
 import datetime
+import json
 import pickle
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
+import yaml
 
 from baton.rules import (
     KNOWN_SAL_RULES,
+    SCHEMA_PATH,
     Rules,
     RulesError,
     default_rules_path,
+    json_schema,
     load_rules,
 )
+from baton.rules_table import config_columns, write_rules_table
 
 VALID = """\
 version: "t-1"
@@ -60,52 +67,55 @@ def load_text(tmp_path: Path, text: str) -> Rules:
     return load_rules(write(tmp_path, text))
 
 
+def config_row(rules: Rules, as_of: datetime.date) -> dict[str, Any]:
+    return {column.name: column.value for column in config_columns(rules, as_of)}
+
+
 # -- the shipped rules ------------------------------------------------------------
 
 
 def test_default_rules_match_the_contract() -> None:
     rules = load_rules()
-    assert rules == Rules(
-        version="icp-2026.1",
-        path=str(default_rules_path()),
-        job_functions=(
-            (
+    assert rules.path == str(default_rules_path())
+    assert rules.sal_rules == ("company_size", "finance_role", "industry")
+    assert rules.model_dump(by_alias=True) == {
+        "version": "icp-2026.1",
+        "job_functions": {
+            "finance": (
+                "cfo",
+                "chief financial",
                 "finance",
-                (
-                    "cfo",
-                    "chief financial",
-                    "finance",
-                    "financial controller",
-                    "controller",
-                    "comptroller",
-                    "fp&a",
-                    "treasurer",
-                    "accountant",
-                    "accounting",
-                ),
+                "financial controller",
+                "controller",
+                "comptroller",
+                "fp&a",
+                "treasurer",
+                "accountant",
+                "accounting",
             ),
-        ),
-        sal_rules=("company_size", "finance_role", "industry"),
-        finance_job_function="finance",
-        company_size_min_exclusive=50.0,
-        company_size_max_inclusive=10000.0,
-        industries=(
-            "financial services",
-            "banking",
-            "insurance",
-            "software",
-            "manufacturing",
-            "healthcare",
-            "retail",
-            "logistics",
-        ),
-        marketing_sources_include=None,
-        marketing_sources_exclude=("sales_outbound", "partner", "referral"),
-        influence_lookback_days=90.0,
-        time_decay_half_life_days=7.0,
-        abm_window_days=90,
-        undetermined_share_max=0.05,
-    )
+        },
+        "sal_rules": {
+            "finance_role": {"job_function": "finance"},
+            "company_size": {"min_exclusive": 50.0, "max_inclusive": 10000.0},
+            "industry": {
+                "allowed": (
+                    "financial services",
+                    "banking",
+                    "insurance",
+                    "software",
+                    "manufacturing",
+                    "healthcare",
+                    "retail",
+                    "logistics",
+                ),
+            },
+        },
+        "marketing_sources": {"include": None, "exclude": ("sales_outbound", "partner", "referral")},
+        "influence": {"lookback_days": 90.0},
+        "attribution": {"time_decay_half_life_days": 7.0},
+        "abm": {"window_days": 90},
+        "alerts": {"undetermined_share_max": 0.05},
+    }
 
 
 def test_default_path_is_the_repository_rules_file() -> None:
@@ -125,10 +135,10 @@ def test_default_rules_use_every_known_rule() -> None:
 def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     rules = load_text(tmp_path, VALID)
     assert rules.version == "t-1"
-    assert rules.influence_lookback_days == 90.0
-    assert rules.time_decay_half_life_days == 7.0
-    assert rules.abm_window_days == 90
-    assert rules.undetermined_share_max == 0.05
+    assert rules.influence.lookback_days == 90.0
+    assert rules.attribution.time_decay_half_life_days == 7.0
+    assert rules.abm.window_days == 90
+    assert rules.alerts.undetermined_share_max == 0.05
 
 
 def test_path_is_absolute_even_when_given_relative(
@@ -143,7 +153,7 @@ def test_path_is_absolute_even_when_given_relative(
 def test_omitting_industry_leaves_it_out(tmp_path: Path) -> None:
     rules = load_text(tmp_path, edited("  industry:\n    allowed:\n      - banking\n", ""))
     assert rules.sal_rules == ("company_size", "finance_role")
-    assert rules.industries == ()
+    assert rules.sal.industry is None
 
 
 def test_omitting_company_size_and_finance_role_leaves_them_out(tmp_path: Path) -> None:
@@ -154,21 +164,20 @@ def test_omitting_company_size_and_finance_role_leaves_them_out(tmp_path: Path) 
     )
     rules = load_text(tmp_path, text)
     assert rules.sal_rules == ("industry",)
-    assert rules.finance_job_function is None
-    assert rules.company_size_min_exclusive is None
-    assert rules.company_size_max_inclusive is None
+    assert rules.sal.finance_role is None
+    assert rules.sal.company_size is None
 
 
 def test_include_form_of_marketing_sources(tmp_path: Path) -> None:
     rules = load_text(tmp_path, edited("  exclude:\n    - partner\n", "  include: [Web, ' Events ']\n"))
-    assert rules.marketing_sources_include == ("web", "events")
-    assert rules.marketing_sources_exclude == ()
+    assert rules.marketing_sources.include == ("web", "events")
+    assert rules.marketing_sources.exclude is None
 
 
 def test_empty_exclude_list_means_every_source_is_marketing(tmp_path: Path) -> None:
     rules = load_text(tmp_path, edited("  exclude:\n    - partner\n", "  exclude: []\n"))
-    assert rules.marketing_sources_include is None
-    assert rules.marketing_sources_exclude == ()
+    assert rules.marketing_sources.include is None
+    assert rules.marketing_sources.exclude == ()
 
 
 def test_optional_sections_override_defaults(tmp_path: Path) -> None:
@@ -179,16 +188,16 @@ def test_optional_sections_override_defaults(tmp_path: Path) -> None:
         "alerts:\n  undetermined_share_max: 1\n"
     )
     rules = load_text(tmp_path, text)
-    assert rules.influence_lookback_days == 0.0
-    assert rules.time_decay_half_life_days == 3.5
-    assert rules.abm_window_days == 1
-    assert isinstance(rules.abm_window_days, int)
-    assert rules.undetermined_share_max == 1.0
+    assert rules.influence.lookback_days == 0.0
+    assert rules.attribution.time_decay_half_life_days == 3.5
+    assert rules.abm.window_days == 1
+    assert isinstance(rules.abm.window_days, int)
+    assert rules.alerts.undetermined_share_max == 1.0
 
 
 def test_empty_optional_section_keeps_defaults(tmp_path: Path) -> None:
     rules = load_text(tmp_path, VALID + "influence: {}\n")
-    assert rules.influence_lookback_days == 90.0
+    assert rules.influence.lookback_days == 90.0
 
 
 def test_numeric_version_is_kept_as_written(tmp_path: Path) -> None:
@@ -201,8 +210,9 @@ def test_bounds_accept_ints_floats_and_exponents(tmp_path: Path) -> None:
         "max_inclusive: 10000", "max_inclusive: 1e4"
     )
     rules = load_text(tmp_path, text)
-    assert rules.company_size_min_exclusive == 49.5
-    assert rules.company_size_max_inclusive == 10000.0
+    assert rules.sal.company_size is not None
+    assert rules.sal.company_size.min_exclusive == 49.5
+    assert rules.sal.company_size.max_inclusive == 10000.0
 
 
 def test_strings_are_trimmed_lowered_and_deduplicated(tmp_path: Path) -> None:
@@ -210,14 +220,15 @@ def test_strings_are_trimmed_lowered_and_deduplicated(tmp_path: Path) -> None:
         "    - cfo\n", "    - '  CFO '\n    - Treasurer\n    - cfo\n    - TREASURER\n"
     ).replace("      - banking\n", "      - ' Banking '\n      - banking\n      - Retail\n")
     rules = load_text(tmp_path, text)
-    assert rules.job_functions == (("finance", ("cfo", "treasurer")),)
-    assert rules.industries == ("banking", "retail")
+    assert rules.job_functions == {"finance": ("cfo", "treasurer")}
+    assert rules.sal.industry is not None
+    assert rules.sal.industry.allowed == ("banking", "retail")
 
 
 def test_job_functions_keep_file_order(tmp_path: Path) -> None:
     text = edited("  finance:\n", "  sales:\n    - account executive\n  finance:\n")
     rules = load_text(tmp_path, text)
-    assert [name for name, _ in rules.job_functions] == ["sales", "finance"]
+    assert list(rules.job_functions) == ["sales", "finance"]
 
 
 HOSTILE = "'; DROP TABLE x; --"
@@ -244,36 +255,53 @@ def test_hostile_strings_survive_verbatim(tmp_path: Path) -> None:
     )
     rules = load_text(tmp_path, text)
     assert rules.version == "v'1\"; --"
-    assert rules.job_functions == (("o'finance", (HOSTILE.lower(), 'a "quoted" title')),)
-    assert rules.finance_job_function == "o'finance"
-    assert rules.industries == (HOSTILE.lower(), "robert'); drop table students;--")
-    assert rules.marketing_sources_include == (HOSTILE.lower(), "%_\\\\")
-    row = rules.as_config_row(datetime.date(2026, 1, 31))
+    assert rules.job_functions == {"o'finance": (HOSTILE.lower(), 'a "quoted" title')}
+    assert rules.sal.finance_role is not None and rules.sal.industry is not None
+    assert rules.sal.finance_role.job_function == "o'finance"
+    assert rules.sal.industry.allowed == (HOSTILE.lower(), "robert'); drop table students;--")
+    assert rules.marketing_sources.include == (HOSTILE.lower(), "%_\\\\")
+    row = config_row(rules, datetime.date(2026, 1, 31))
     assert row["job_function_keywords"] == [[HOSTILE.lower(), 'a "quoted" title']]
     assert row["industries"][0] == HOSTILE.lower()
+    # and through DuckDB: bound as parameters, read back verbatim
+    conn = duckdb.connect()
+    write_rules_table(conn, rules, datetime.date(2026, 1, 31))
+    written = conn.execute(
+        "SELECT rules_version, finance_job_function, industries, marketing_sources_include FROM config.rules"
+    ).fetchone()
+    assert written == (
+        rules.version,
+        "o'finance",
+        list(rules.sal.industry.allowed),
+        list(rules.marketing_sources.include),
+    )
 
 
-def test_as_config_row_is_flat_with_the_agreed_keys(tmp_path: Path) -> None:
+# The columns of config.rules that dbt models and checks read, with their types.
+DBT_COLUMNS = {
+    "rules_version": "VARCHAR",
+    "rules_path": "VARCHAR",
+    "as_of_date": "DATE",
+    "sal_rules": "VARCHAR[]",
+    "finance_job_function": "VARCHAR",
+    "job_function_names": "VARCHAR[]",
+    "job_function_keywords": "VARCHAR[][]",
+    "company_size_min_exclusive": "DOUBLE",
+    "company_size_max_inclusive": "DOUBLE",
+    "industries": "VARCHAR[]",
+    "marketing_sources_include": "VARCHAR[]",
+    "marketing_sources_exclude": "VARCHAR[]",
+    "influence_lookback_days": "DOUBLE",
+    "time_decay_half_life_days": "DOUBLE",
+    "abm_window_days": "INTEGER",
+    "undetermined_share_max": "DOUBLE",
+}
+
+
+def test_config_row_is_flat_with_the_agreed_keys(tmp_path: Path) -> None:
     as_of = datetime.date(2026, 1, 31)
-    row = load_rules().as_config_row(as_of)
-    assert list(row) == [
-        "rules_version",
-        "rules_path",
-        "as_of_date",
-        "sal_rules",
-        "finance_job_function",
-        "job_function_names",
-        "job_function_keywords",
-        "company_size_min_exclusive",
-        "company_size_max_inclusive",
-        "industries",
-        "marketing_sources_include",
-        "marketing_sources_exclude",
-        "influence_lookback_days",
-        "time_decay_half_life_days",
-        "abm_window_days",
-        "undetermined_share_max",
-    ]
+    row = config_row(load_rules(), as_of)
+    assert sorted(row) == sorted(DBT_COLUMNS)
     assert row["rules_version"] == "icp-2026.1"
     assert row["rules_path"] == str(default_rules_path())
     assert row["as_of_date"] == as_of
@@ -291,15 +319,86 @@ def test_as_config_row_is_flat_with_the_agreed_keys(tmp_path: Path) -> None:
         assert isinstance(row[key], float)
 
 
-def test_as_config_row_for_include_and_absent_rules(tmp_path: Path) -> None:
+def test_config_row_for_include_and_absent_rules(tmp_path: Path) -> None:
     text = edited(
         "  company_size:\n    min_exclusive: 50\n    max_inclusive: 10000\n", ""
     ).replace("  exclude:\n    - partner\n", "  include: [web]\n")
-    row = load_text(tmp_path, text).as_config_row(datetime.date(2026, 1, 31))
+    row = config_row(load_text(tmp_path, text), datetime.date(2026, 1, 31))
+    assert row["sal_rules"] == ["finance_role", "industry"]
     assert row["company_size_min_exclusive"] is None
     assert row["company_size_max_inclusive"] is None
     assert row["marketing_sources_include"] == ["web"]
-    assert row["marketing_sources_exclude"] == []
+    assert row["marketing_sources_exclude"] is None
+
+
+def test_rules_table_has_the_columns_and_types_dbt_reads() -> None:
+    conn = duckdb.connect()
+    write_rules_table(conn, load_rules(), datetime.date(2026, 1, 31))
+    write_rules_table(conn, load_rules(), datetime.date(2026, 2, 1))  # replaced, not appended
+    types = dict(
+        conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'config' AND table_name = 'rules'"
+        ).fetchall()
+    )
+    assert types == DBT_COLUMNS
+    assert conn.execute("SELECT count(*), any_value(as_of_date) FROM config.rules").fetchone() == (
+        1,
+        datetime.date(2026, 2, 1),
+    )
+
+
+def test_rules_table_of_a_file_without_optional_rules(tmp_path: Path) -> None:
+    text = edited(
+        "  company_size:\n    min_exclusive: 50\n    max_inclusive: 10000\n", ""
+    ).replace("  exclude:\n    - partner\n", "  include: [web]\n")
+    conn = duckdb.connect()
+    write_rules_table(conn, load_text(tmp_path, text), datetime.date(2026, 1, 31))
+    assert conn.execute(
+        "SELECT sal_rules, company_size_min_exclusive, marketing_sources_include, marketing_sources_exclude "
+        "FROM config.rules"
+    ).fetchone() == (["finance_role", "industry"], None, ["web"], None)
+
+
+# -- the JSON Schema for editors ---------------------------------------------------------
+
+
+def test_published_schema_is_up_to_date() -> None:
+    published = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert published == json_schema(), (
+        f"{SCHEMA_PATH} is out of date with the Rules model: regenerate it with `python -m baton.rules`"
+    )
+
+
+def test_default_rules_point_editors_at_the_schema() -> None:
+    first_line = default_rules_path().read_text(encoding="utf-8").splitlines()[0]
+    assert first_line == f"# yaml-language-server: $schema={SCHEMA_PATH.name}"
+    assert SCHEMA_PATH.parent == default_rules_path().parent
+
+
+def test_schema_accepts_the_default_rules_and_rejects_what_the_loader_rejects(tmp_path: Path) -> None:
+    import jsonschema  # the dev extra installs it
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert list(validator.iter_errors(yaml.safe_load(default_rules_path().read_text()))) == []
+    assert list(validator.iter_errors(yaml.safe_load(VALID))) == []
+    for case_id in (
+        "unknown-top-key",
+        "missing-version",
+        "unknown-rule",
+        "min-empty",
+        "min-word",
+        "sal-rules-empty",
+        "sources-both",
+        "sources-empty-mapping",
+        "industry-allowed-empty",
+        "job-functions-empty",
+        "half-life-zero",
+        "abm-fraction",
+        "alerts-above-one",
+        "finance-role-no-value",
+    ):
+        text = next(case[1] for case in BAD_FILES if case[0] == case_id)
+        assert list(validator.iter_errors(yaml.safe_load(text))), case_id
 
 
 # -- errors -----------------------------------------------------------------------

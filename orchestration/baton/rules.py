@@ -1,60 +1,69 @@
 """The rules file: the Sales Accepted Lead definition and the settings that hang off it.
 
+The file is one pydantic model, `Rules`, mirroring the YAML key for key. The same
+model validates the file, is published as `rules/rules.schema.json` for editors
+(`python -m baton.rules` regenerates it), and lays out the one-row table
+`config.rules` that dbt reads (`rules_table.py`): every setting carries a
+`Column` naming its column there, and the column's type follows the setting's.
+
 The rules are written by people (marketing ops, sales ops) rather than by the
 engineers who run the pipeline, so a mistake in them must stop a run with a
 message that points at the exact line and key to fix, instead of silently
 producing figures from a half-understood definition. That is why the file is
-read with ``yaml.compose`` (which keeps the line of every node) and checked
-node by node, and why anything unexpected -- an unknown key, a key left without
-a value, a duplicated key -- is an error rather than something to guess about.
+read with ``yaml.compose`` (which keeps the line of every node) and each
+validation error is traced back to its line, and why anything unexpected -- an
+unknown key, a key left without a value, a duplicated key -- is an error rather
+than something to guess about.
 
 Values are kept verbatim apart from trimming and lower-casing: they reach SQL
 only as bound parameters, so there is nothing to escape and nothing to reject.
+
+A new SAL rule is two edits:
+
+1. here, a `_Section` subclass holding the rule's settings, each annotated with
+   the `Column` it lands in, and a field on `SalRules` named as the rule's key;
+2. the SQL that evaluates it, in `dbt_project/models/intermediate/
+   int_lead_sal_evaluation.sql` (`list_contains(rules.sal_rules, '<rule>')`
+   says whether it is in force; its settings are `rules.<column>`), with its
+   unit tests (their mock of `stg_config__rules` lists every column).
+
+Then regenerate the schema (`python -m baton.rules`; a test fails until then)
+and, to put the rule in force, list it in the rules file.
 """
 
 from __future__ import annotations
 
-import datetime
+import json
 import math
-from collections.abc import Callable, Collection, Iterable
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-KNOWN_SAL_RULES: tuple[str, ...] = ("company_size", "finance_role", "industry")
-
-DEFAULT_INFLUENCE_LOOKBACK_DAYS = 90.0
-DEFAULT_TIME_DECAY_HALF_LIFE_DAYS = 7.0
-DEFAULT_ABM_WINDOW_DAYS = 90
-DEFAULT_UNDETERMINED_SHARE_MAX = 0.05
-
-_TOP_LEVEL_KEYS = (
-    "version",
-    "job_functions",
-    "sal_rules",
-    "marketing_sources",
-    "influence",
-    "attribution",
-    "abm",
-    "alerts",
-)
-_REQUIRED_TOP_LEVEL_KEYS = ("version", "job_functions", "sal_rules", "marketing_sources")
-_COMPANY_SIZE_BOUNDS = ("min_exclusive", "max_inclusive")
 _TOP_LEVEL = "(top level)"
-
 _STR_TAG = "tag:yaml.org,2002:str"
-_NULL_TAG = "tag:yaml.org,2002:null"
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-_INT_TAG = "tag:yaml.org,2002:int"
-_FLOAT_TAG = "tag:yaml.org,2002:float"
-
-# Turns already-composed int/float nodes into Python numbers with YAML's own
-# rules (``0x1F``, ``1_000``, ``.inf``) instead of re-implementing them.
-_SCALARS = SafeConstructor()
 
 
 class RulesError(ValueError):
@@ -85,59 +94,343 @@ class RulesError(ValueError):
         return (type(self), (self.file, self.reason, self.line, self.key))
 
 
-@dataclass(frozen=True)
-class Rules:
-    """A checked rules file, in the shapes the pipeline uses.
+# -- what a setting is made of ---------------------------------------------------
 
-    Tuples rather than lists keep the object hashable and safe to share
-    between assets; absent SAL rules show up as ``None`` / ``()`` so that
-    "no such rule" is never confused with "a rule that allows nothing".
+
+@dataclass(frozen=True)
+class Column:
+    """Where a setting lands in `config.rules`: the column name dbt reads.
+
+    For a mapping, ``name`` holds its values in file order and ``keys`` its keys.
     """
 
-    version: str
-    path: str
-    job_functions: tuple[tuple[str, tuple[str, ...]], ...]
-    sal_rules: tuple[str, ...]
-    finance_job_function: str | None
-    company_size_min_exclusive: float | None
-    company_size_max_inclusive: float | None
-    industries: tuple[str, ...]
-    marketing_sources_include: tuple[str, ...] | None
-    marketing_sources_exclude: tuple[str, ...]
-    influence_lookback_days: float
-    time_decay_half_life_days: float
-    abm_window_days: int
-    undetermined_share_max: float
+    name: str
+    keys: str | None = None
 
-    def as_config_row(self, as_of: datetime.date) -> dict[str, Any]:
-        """The rules as one flat row, so SQL models can join on them.
+    def __post_init__(self) -> None:
+        # Column names are written into SQL text (values never are): keep them plain.
+        for name in (self.name, self.keys):
+            if name is not None and not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+                raise ValueError(f"not a plain column name: {name!r}")
 
-        dbt models read the definition from a table rather than from Jinja
-        variables, which keeps every value a bound parameter and lets each
-        output row be traced back to the rules version and date it used.
-        """
-        return {
-            "rules_version": self.version,
-            "rules_path": self.path,
-            "as_of_date": as_of,
-            "sal_rules": list(self.sal_rules),
-            "finance_job_function": self.finance_job_function,
-            "job_function_names": [name for name, _ in self.job_functions],
-            "job_function_keywords": [list(keywords) for _, keywords in self.job_functions],
-            "company_size_min_exclusive": self.company_size_min_exclusive,
-            "company_size_max_inclusive": self.company_size_max_inclusive,
-            "industries": list(self.industries),
-            "marketing_sources_include": (
-                None
-                if self.marketing_sources_include is None
-                else list(self.marketing_sources_include)
-            ),
-            "marketing_sources_exclude": list(self.marketing_sources_exclude),
-            "influence_lookback_days": self.influence_lookback_days,
-            "time_decay_half_life_days": self.time_decay_half_life_days,
-            "abm_window_days": self.abm_window_days,
-            "undetermined_share_max": self.undetermined_share_max,
-        }
+
+@dataclass(frozen=True)
+class Range:
+    """A setting's allowed values, checked with a reason a person can act on and
+    published as bounds in the JSON Schema."""
+
+    reason: str
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        bounds = handler(schema)
+        for keyword, limit in (("minimum", self.ge), ("exclusiveMinimum", self.gt), ("maximum", self.le)):
+            if limit is not None:
+                bounds[keyword] = limit
+        return bounds
+
+    def _check(self, value: float) -> float:
+        if (
+            (self.ge is not None and value < self.ge)
+            or (self.gt is not None and value <= self.gt)
+            or (self.le is not None and value > self.le)
+        ):
+            raise _problem(f"must be {self.reason}, not {value:g}")
+        return value
+
+
+def _problem(reason: str, at: str | tuple[str, ...] = ()) -> PydanticCustomError:
+    """A validation error in Baton's own words; ``at`` names the key it is about,
+    below where the validator sits (a model-wide check blaming one key)."""
+    context = {"reason": reason, "at": (at,) if isinstance(at, str) else at}
+    return PydanticCustomError("baton_rules", "{reason}", context)
+
+
+@dataclass(frozen=True)
+class _Scalar:
+    """A YAML scalar as written; the setting that reads it decides what it may be.
+
+    The loader cannot type scalars itself: `version: 2026.10` must stay the text
+    "2026.10" while `max_inclusive: 1e4` is a number, and a quoted "50" is a
+    string where a number is expected.
+    """
+
+    text: str
+    value: Any  # YAML 1.1's reading (str, int, float, bool, date...); None: the key has no value
+    plain: bool  # not quoted
+
+
+def _is_no_value(value: Any) -> bool:
+    return isinstance(value, _Scalar) and value.value is None
+
+
+def _as_written(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        raise _problem("must be a single value, not a list or mapping")
+    if isinstance(value, _Scalar) and value.value is not None:
+        return value.text
+    return value
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        raise _problem("must be a string, not a list or mapping")
+    if not isinstance(value, _Scalar) or value.value is None:
+        return value
+    if not isinstance(value.value, str):
+        raise _problem(f"must be a string, not {value.text!r} (quote it)")
+    return value.value
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        raise _problem("must be a number, not a list or mapping")
+    if not isinstance(value, _Scalar) or value.value is None:
+        return value
+    number = value.value
+    if isinstance(number, bool):
+        raise _problem(f"must be a number, not the boolean {value.text!r}")
+    if isinstance(number, str) and value.plain:
+        # PyYAML follows YAML 1.1 and reads `1e3` as a string; unquoted it is
+        # plainly meant as a number. Quoted numbers stay errors.
+        try:
+            number = float(number)
+        except ValueError:
+            pass
+    if not isinstance(number, (int, float)):
+        raise _problem(f"must be a number, not {value.text!r}")
+    if not math.isfinite(number):
+        raise _problem(f"must be a finite number, not {value.text!r}")
+    return number
+
+
+def _whole_number(value: Any) -> Any:
+    number = _number(value)
+    if isinstance(number, float):
+        raise _problem(f"must be a whole number, not {number:g}")
+    return number
+
+
+def _bound(value: Any) -> Any:
+    if _is_no_value(value):
+        raise _problem("the bound is empty")
+    return _number(value)
+
+
+def _dedupe(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+# Published as text or number: `version: 2026.10` is fine, and read as written.
+Version = Annotated[
+    str,
+    Strict(),
+    StringConstraints(strip_whitespace=True, min_length=1),
+    BeforeValidator(_as_written, json_schema_input_type=str | float),
+]
+Name = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1), BeforeValidator(_text)]
+# Keywords, industries and lead sources are compared lower-cased.
+Term = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, to_lower=True, min_length=1), BeforeValidator(_text)]
+Terms = Annotated[tuple[Term, ...], AfterValidator(_dedupe)]
+NonEmptyTerms = Annotated[tuple[Term, ...], Field(min_length=1), AfterValidator(_dedupe)]
+Number = Annotated[float, Strict(), AllowInfNan(False), BeforeValidator(_number)]
+WholeNumber = Annotated[int, Strict(), BeforeValidator(_whole_number)]
+Bound = Annotated[float, Strict(), AllowInfNan(False), BeforeValidator(_bound)]
+
+
+# -- the model ----------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    """A mapping of the rules file. Its keys are all known: an unknown one is a typo."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        # Before field validation so that a misspelt key is reported as such,
+        # not as the missing key it was meant to be.
+        if isinstance(data, dict):
+            known = [field.alias or name for name, field in cls.model_fields.items()]
+            for key in data:
+                if key not in known:
+                    raise _problem(cls._unknown_key(key, known), at=key)
+            cls._check_keys(list(data))
+        return data
+
+    @classmethod
+    def _unknown_key(cls, key: str, known: list[str]) -> str:
+        return f"unknown key (allowed here: {', '.join(known)})"
+
+    @classmethod
+    def _check_keys(cls, keys: list[str]) -> None:
+        """Checks on which keys were written, in file order; all of them are known."""
+
+
+class FinanceRole(_Section):
+    """`finance_role`: the lead's job function (see `job_functions`) is this one."""
+
+    job_function: Annotated[Name, Column("finance_job_function")]
+    """The job function that qualifies; it must be defined under `job_functions`."""
+
+
+class CompanySize(_Section):
+    """`company_size`: min_exclusive < employee_count <= max_inclusive."""
+
+    min_exclusive: Annotated[Bound, Column("company_size_min_exclusive")]
+    """More employees than this."""
+    max_inclusive: Annotated[Bound, Column("company_size_max_inclusive")]
+    """At most this many employees."""
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> CompanySize:
+        if not self.min_exclusive < self.max_inclusive:
+            raise _problem(
+                f"min_exclusive ({self.min_exclusive:g}) must be less than max_inclusive ({self.max_inclusive:g})"
+            )
+        return self
+
+
+class Industry(_Section):
+    """`industry`: the resolved industry, lower-cased and trimmed, is one of these."""
+
+    allowed: Annotated[NonEmptyTerms, Column("industries")]
+    """The industries that qualify (compared lower-cased)."""
+
+
+class SalRules(_Section):
+    """The SAL rules in force: a lead is accepted when every rule listed passes.
+    Leave a rule out to stop evaluating it."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    finance_role: FinanceRole | None = None
+    company_size: CompanySize | None = None
+    industry: Industry | None = None
+
+    @property
+    def in_force(self) -> tuple[str, ...]:
+        """The names of the rules listed, sorted as in `sal_reasons`."""
+        return tuple(sorted(name for name in type(self).model_fields if getattr(self, name) is not None))
+
+    @classmethod
+    def _unknown_key(cls, key: str, known: list[str]) -> str:
+        return f"unknown rule {key!r} (known rules: {', '.join(sorted(known))})"
+
+    @classmethod
+    def _check_keys(cls, keys: list[str]) -> None:
+        if not keys:
+            raise _problem("must list at least one rule")
+
+
+class MarketingSources(_Section):
+    """Which lead_source values make a deal marketing-sourced: `include` (only
+    these) or `exclude` (every source but these), not both."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+    include: Annotated[NonEmptyTerms | None, Column("marketing_sources_include")] = None
+    """Only these sources are marketing."""
+    exclude: Annotated[Terms | None, Column("marketing_sources_exclude")] = None
+    """Every source but these is marketing; an empty list makes every source marketing."""
+
+    @classmethod
+    def _check_keys(cls, keys: list[str]) -> None:
+        # Exactly one form, so that nobody has to guess how the two would combine.
+        if not keys:
+            raise _problem("needs either `include` or `exclude`")
+        if len(keys) > 1:
+            raise _problem("use either `include` or `exclude`, not both", at=keys[1])
+
+
+class Influence(_Section):
+    lookback_days: Annotated[Number, Range("zero or more", ge=0), Column("influence_lookback_days")] = 90.0
+    """A deal's influence window starts this many days before its created_at."""
+
+
+class Attribution(_Section):
+    time_decay_half_life_days: Annotated[
+        Number, Range("more than zero", gt=0), Column("time_decay_half_life_days")
+    ] = 7.0
+    """Half-life of a touch's weight in time-decay attribution."""
+
+
+class Abm(_Section):
+    window_days: Annotated[WholeNumber, Range("at least 1", ge=1), Column("abm_window_days")] = 90
+    """Engaged contacts and touches of target accounts look back this many days from the as-of date."""
+
+
+class Alerts(_Section):
+    undetermined_share_max: Annotated[
+        Number, Range("between 0 and 1", ge=0, le=1), Column("undetermined_share_max")
+    ] = 0.05
+    """The undetermined-share check warns when more leads than this share are undetermined."""
+
+
+class Rules(_Section):
+    """Baton rules: the Sales Accepted Lead definition marketing and sales agreed
+    on, and the settings of the figures that depend on it."""
+
+    model_config = ConfigDict(title="Baton rules file")
+
+    version: Annotated[Version, Column("rules_version")]
+    """Recorded on every lead row: change it whenever the definition changes."""
+    job_functions: Annotated[
+        dict[Name, NonEmptyTerms],
+        Column("job_function_keywords", keys="job_function_names"),
+        Field(json_schema_extra={"minProperties": 1}),
+    ]
+    """Keywords per job function: a title has a function when it contains one of
+    its keywords, case-insensitively. Functions are tried in file order."""
+    sal: SalRules = Field(alias="sal_rules")
+    marketing_sources: MarketingSources
+    influence: Influence = Influence()
+    attribution: Attribution = Attribution()
+    abm: Abm = Abm()
+    alerts: Alerts = Alerts()
+
+    # Where the rules were read from: provenance, not part of the definition,
+    # so not a key of the file.
+    _path: str = PrivateAttr(default="")
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def sal_rules(self) -> tuple[str, ...]:
+        """The names of the SAL rules in force, sorted."""
+        return self.sal.in_force
+
+    @field_validator("job_functions")
+    @classmethod
+    def _some_job_function(cls, functions: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        if not functions:
+            raise _problem("must define at least one job function")
+        return functions
+
+    @model_validator(mode="after")
+    def _finance_role_names_a_job_function(self) -> Rules:
+        role = self.sal.finance_role
+        if role is not None and role.job_function not in self.job_functions:
+            raise _problem(
+                f"job function {role.job_function!r} is not defined under job_functions "
+                f"(defined: {', '.join(self.job_functions)})",
+                at=("sal_rules", "finance_role", "job_function"),
+            )
+        return self
+
+
+KNOWN_SAL_RULES: tuple[str, ...] = tuple(sorted(SalRules.model_fields))
+
+
+# -- reading the file ------------------------------------------------------------------
 
 
 def default_rules_path() -> Path:
@@ -152,14 +445,21 @@ def default_rules_path() -> Path:
 def load_rules(path: str | Path | None = None) -> Rules:
     """Read and check a rules file; ``None`` means the repository's default.
 
-    Raises RulesError on the first problem found, naming the file, the line
-    and the key, so the person who edited the file can fix it without
-    knowing anything about the pipeline.
+    Raises RulesError on the first problem in the file (the one on the
+    earliest line), naming the file, the line and the key, so the person who
+    edited the file can fix it without knowing anything about the pipeline.
     """
     file = (Path(path) if path is not None else default_rules_path()).resolve()
-    text = _read_text(file)
-    root = _compose(file, text)
-    return _Checker(str(file)).rules(root)
+    root = _compose(file, _read_text(file))
+    if root is None:
+        raise RulesError(str(file), "the file is empty; it must be a mapping of keys to values", 1, _TOP_LEVEL)
+    document = _Document(str(file), root)
+    try:
+        rules = Rules.model_validate(document.data)
+    except ValidationError as error:
+        raise document.located(error) from None
+    rules._path = str(file)
+    return rules
 
 
 def _read_text(file: Path) -> str:
@@ -194,303 +494,140 @@ def _compose(file: Path, text: str) -> Node | None:
         raise RulesError(str(file), f"not valid YAML: {exc}") from exc
 
 
-class _Field(NamedTuple):
-    """A value in the file together with where it was written.
+Loc = tuple[str | int, ...]
 
-    ``line`` is the line of the key (or list item) the value belongs to: a
-    value that is missing or empty has no useful line of its own.
-    """
-
-    path: str
-    line: int
-    node: Node
-
-
-def _join(parent: str, name: str) -> str:
-    return name if not parent else f"{parent}.{name}"
+# Pydantic's own errors, in the words of the rest of the messages.
+_REASONS = {
+    "missing": "missing required key",
+    "model_type": "must be a mapping of keys to values",
+    "dict_type": "must be a mapping of keys to values",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "too_short": "must list at least one value",
+    "string_too_short": "must not be empty",
+}
 
 
-def _is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == _NULL_TAG
+class _Document:
+    """The composed YAML as plain data for the model, with the line of every key
+    and list item, to name the line of a validation error."""
 
-
-def _dedupe(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
-
-
-class _SalRules(NamedTuple):
-    """What `sal_rules` contributes to Rules; None / () for a rule that is absent."""
-
-    names: tuple[str, ...]
-    finance_job_function: str | None
-    min_exclusive: float | None
-    max_inclusive: float | None
-    industries: tuple[str, ...]
-
-
-class _Checker:
-    """Walks the composed YAML, turning every problem into a located RulesError."""
-
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, root: Node) -> None:
         self.file = file
+        self.lines: dict[Loc, int] = {(): root.start_mark.line + 1}
+        self.scalars = SafeConstructor()
+        self.data = self._read(root, (), frozenset())
 
-    def fail(self, field: _Field | int, reason: str, key: str | None = None) -> NoReturn:
-        if isinstance(field, _Field):
-            raise RulesError(self.file, reason, line=field.line, key=key or field.path or _TOP_LEVEL)
-        raise RulesError(self.file, reason, line=field, key=key)
+    def fail(self, reason: str, line: int, loc: Loc) -> RulesError:
+        return RulesError(self.file, reason, line=line, key=_dotted(loc))
 
-    # -- the file's sections ------------------------------------------------
-
-    def rules(self, root: Node | None) -> Rules:
-        if root is None:
-            self.fail(1, "the file is empty; it must be a mapping of keys to values", _TOP_LEVEL)
-        top = self.mapping(
-            _Field("", root.start_mark.line + 1, root),
-            allowed=_TOP_LEVEL_KEYS,
-            required=_REQUIRED_TOP_LEVEL_KEYS,
-        )
-        version = self.scalar_text(top["version"])
-        job_functions = self.job_functions(top["job_functions"])
-        sal = self.sal_rules(top["sal_rules"], [name for name, _ in job_functions])
-        include, exclude = self.marketing_sources(top["marketing_sources"])
-        lookback_days = self.setting(
-            top, "influence", "lookback_days",
-            default=DEFAULT_INFLUENCE_LOOKBACK_DAYS, valid=lambda v: v >= 0, requirement="zero or more",
-        )
-        half_life_days = self.setting(
-            top, "attribution", "time_decay_half_life_days",
-            default=DEFAULT_TIME_DECAY_HALF_LIFE_DAYS, valid=lambda v: v > 0, requirement="more than zero",
-        )
-        abm_window_days = self.setting(
-            top, "abm", "window_days",
-            default=DEFAULT_ABM_WINDOW_DAYS, valid=lambda v: v >= 1, requirement="at least 1", integer=True,
-        )
-        undetermined_share_max = self.setting(
-            top, "alerts", "undetermined_share_max",
-            default=DEFAULT_UNDETERMINED_SHARE_MAX, valid=lambda v: 0 <= v <= 1, requirement="between 0 and 1",
-        )
-        return Rules(
-            version=version,
-            path=self.file,
-            job_functions=job_functions,
-            sal_rules=sal.names,
-            finance_job_function=sal.finance_job_function,
-            company_size_min_exclusive=sal.min_exclusive,
-            company_size_max_inclusive=sal.max_inclusive,
-            industries=sal.industries,
-            marketing_sources_include=include,
-            marketing_sources_exclude=exclude,
-            influence_lookback_days=float(lookback_days),
-            time_decay_half_life_days=float(half_life_days),
-            abm_window_days=int(abm_window_days),
-            undetermined_share_max=float(undetermined_share_max),
-        )
-
-    def job_functions(self, field: _Field) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        functions = self.mapping(field)
-        if not functions:
-            self.fail(field, "must define at least one job function")
-        return tuple(
-            (name, self.string_list(keywords, lower=True)) for name, keywords in functions.items()
-        )
-
-    def sal_rules(self, field: _Field, job_function_names: Collection[str]) -> _SalRules:
-        entries = self.mapping(field)
-        if not entries:
-            self.fail(field, "must list at least one rule")
-        for name, rule in entries.items():
-            if name not in KNOWN_SAL_RULES:
-                self.fail(rule, f"unknown rule {name!r} (known rules: {', '.join(KNOWN_SAL_RULES)})")
-
-        finance_job_function: str | None = None
-        if "finance_role" in entries:
-            settings = self.mapping(
-                entries["finance_role"], allowed=("job_function",), required=("job_function",)
-            )
-            named = settings["job_function"]
-            finance_job_function = self.string(named)
-            if finance_job_function not in job_function_names:
-                self.fail(
-                    named,
-                    f"job function {finance_job_function!r} is not defined under job_functions "
-                    f"(defined: {', '.join(job_function_names)})",
-                )
-
-        min_exclusive: float | None = None
-        max_inclusive: float | None = None
-        if "company_size" in entries:
-            rule = entries["company_size"]
-            bounds = self.mapping(rule, allowed=_COMPANY_SIZE_BOUNDS, required=_COMPANY_SIZE_BOUNDS)
-            min_exclusive = self.bound(bounds["min_exclusive"])
-            max_inclusive = self.bound(bounds["max_inclusive"])
-            if not min_exclusive < max_inclusive:
-                self.fail(
-                    rule,
-                    f"min_exclusive ({min_exclusive:g}) must be less than "
-                    f"max_inclusive ({max_inclusive:g})",
-                )
-
-        industries: tuple[str, ...] = ()
-        if "industry" in entries:
-            settings = self.mapping(entries["industry"], allowed=("allowed",), required=("allowed",))
-            industries = self.string_list(settings["allowed"], lower=True)
-
-        return _SalRules(
-            names=tuple(sorted(entries)),
-            finance_job_function=finance_job_function,
-            min_exclusive=min_exclusive,
-            max_inclusive=max_inclusive,
-            industries=industries,
-        )
-
-    def marketing_sources(self, field: _Field) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
-        # Exactly one form, so that nobody has to guess how the two would combine.
-        lists = self.mapping(field, allowed=("include", "exclude"))
-        if not lists:
-            self.fail(field, "needs either `include` or `exclude`")
-        if len(lists) > 1:
-            self.fail(list(lists.values())[1], "use either `include` or `exclude`, not both")
-        if "include" in lists:
-            return self.string_list(lists["include"], lower=True), ()
-        # An empty exclude list is meaningful: every source counts as marketing.
-        return None, self.string_list(lists["exclude"], lower=True, allow_empty=True)
-
-    def setting(
-        self,
-        top: dict[str, _Field],
-        section: str,
-        key: str,
-        *,
-        default: float,
-        valid: Callable[[float], bool],
-        requirement: str,
-        integer: bool = False,
-    ) -> float:
-        """One number of an optional single-setting section, or its default."""
-        if section not in top:
-            return default
-        entries = self.mapping(top[section], allowed=(key,))
-        if key not in entries:
-            return default
-        field = entries[key]
-        value = self.integer(field) if integer else self.number(field)
-        if not valid(value):
-            self.fail(field, f"must be {requirement}, not {value:g}")
-        return value
-
-    # -- value shapes ---------------------------------------------------------
-
-    def present(self, field: _Field) -> Node:
-        """The value's node; a key written without a value is a mistake, not a default."""
-        if _is_null(field.node):
-            self.fail(field, "has no value")
-        return field.node
-
-    def mapping(
-        self,
-        field: _Field,
-        allowed: Collection[str] | None = None,
-        required: Collection[str] = (),
-    ) -> dict[str, _Field]:
-        """The mapping's entries by trimmed key, in file order.
-
-        Duplicate keys are rejected because YAML would silently keep the last
-        one, and a shadowed rule is exactly the kind of mistake to catch.
-        """
-        node = self.present(field)
+    def _read(self, node: Node, loc: Loc, enclosing: frozenset[int]) -> Any:
+        if isinstance(node, ScalarNode):
+            try:
+                value = self.scalars.construct_object(node)
+            except yaml.YAMLError as exc:  # e.g. an unknown tag such as `!weird`
+                reason = getattr(exc, "problem", None) or exc
+                raise self.fail(f"not a value YAML can read: {reason}", node.start_mark.line + 1, loc) from exc
+            return _Scalar(node.value, value, plain=node.style is None)
+        if id(node) in enclosing:
+            raise self.fail("a YAML alias refers to a value that contains it", node.start_mark.line + 1, loc)
+        enclosing = enclosing | {id(node)}
+        if isinstance(node, SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self.lines[(*loc, index)] = item.start_mark.line + 1
+                items.append(self._read(item, (*loc, index), enclosing))
+            return items
         if not isinstance(node, MappingNode):
-            self.fail(field, "must be a mapping of keys to values")
-        entries: dict[str, _Field] = {}
+            raise self.fail(f"unexpected YAML node {node!r}", node.start_mark.line + 1, loc)
+        entries: dict[str, Any] = {}
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not (isinstance(key_node, ScalarNode) and key_node.tag == _STR_TAG):
                 shown = f" {key_node.value!r}" if isinstance(key_node, ScalarNode) else ""
-                self.fail(line, f"key{shown} must be a string (quote it)", field.path or _TOP_LEVEL)
+                raise self.fail(f"key{shown} must be a string (quote it)", line, loc)
             name = key_node.value.strip()
             if not name:
-                self.fail(line, "a key is empty", field.path or _TOP_LEVEL)
-            entry = _Field(_join(field.path, name), line, value_node)
+                raise self.fail("a key is empty", line, loc)
+            # YAML would silently keep the last of two equal keys, and a
+            # shadowed rule is exactly the kind of mistake to catch.
             if name in entries:
-                self.fail(entry, f"duplicate key (first given on line {entries[name].line})")
-            if allowed is not None and name not in allowed:
-                self.fail(entry, f"unknown key (allowed here: {', '.join(allowed)})")
-            entries[name] = entry
-        for name in required:
-            if name not in entries:
-                self.fail(field, "missing required key", _join(field.path, name))
+                first = self.lines[(*loc, name)]
+                raise self.fail(f"duplicate key (first given on line {first})", line, (*loc, name))
+            self.lines[(*loc, name)] = line
+            entries[name] = self._read(value_node, (*loc, name), enclosing)
         return entries
 
-    def scalar_text(self, field: _Field) -> str:
-        """Any scalar as written, so that `version: 2026.1` stays "2026.1"."""
-        node = self.present(field)
-        if not isinstance(node, ScalarNode):
-            self.fail(field, "must be a single value, not a list or mapping")
-        text = node.value.strip()
-        if not text:
-            self.fail(field, "must not be empty")
-        return text
+    def located(self, error: ValidationError) -> RulesError:
+        problems = []
+        for detail in error.errors(include_url=False):
+            loc: Loc = (*detail["loc"], *detail.get("ctx", {}).get("at", ()))
+            problems.append((loc, detail))
+        # Pydantic may also report a list as too short when its only item is
+        # bad: the innermost problem is the one to fix.
+        innermost = [
+            (loc, detail)
+            for loc, detail in problems
+            if not any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in problems)
+        ]
+        loc, detail = min(innermost, key=lambda problem: self._line(*problem))
+        return self.fail(_reason(detail), self._line(loc, detail), loc)
 
-    def string(self, field: _Field) -> str:
-        node = self.present(field)
-        if not isinstance(node, ScalarNode):
-            self.fail(field, "must be a string, not a list or mapping")
-        if node.tag != _STR_TAG:
-            self.fail(field, f"must be a string, not {node.value!r} (quote it)")
-        text = node.value.strip()
-        if not text:
-            self.fail(field, "must not be empty")
-        return text
-
-    def string_list(
-        self, field: _Field, *, lower: bool, allow_empty: bool = False
-    ) -> tuple[str, ...]:
-        node = self.present(field)
-        if not isinstance(node, SequenceNode):
-            self.fail(field, "must be a list")
-        if not node.value and not allow_empty:
-            self.fail(field, "must list at least one value")
-        values = (
-            self.string(_Field(f"{field.path}[{index}]", item.start_mark.line + 1, item))
-            for index, item in enumerate(node.value)
-        )
-        return _dedupe(value.lower() if lower else value for value in values)
-
-    def number(self, field: _Field) -> int | float:
-        node = self.present(field)
-        if not isinstance(node, ScalarNode):
-            self.fail(field, "must be a number, not a list or mapping")
-        value: int | float
-        if node.tag == _BOOL_TAG:
-            self.fail(field, f"must be a number, not the boolean {node.value!r}")
-        elif node.tag == _INT_TAG:
-            value = _SCALARS.construct_yaml_int(node)
-        elif node.tag == _FLOAT_TAG:
-            value = _SCALARS.construct_yaml_float(node)
-        elif node.tag == _STR_TAG and node.style is None and _parses_as_float(node.value):
-            # PyYAML follows YAML 1.1 and reads `1e3` as a string; unquoted it
-            # is plainly meant as a number. Quoted numbers stay errors.
-            value = float(node.value)
-        else:
-            self.fail(field, f"must be a number, not {node.value!r}")
-        if not math.isfinite(value):
-            self.fail(field, f"must be a finite number, not {node.value!r}")
-        return value
-
-    def integer(self, field: _Field) -> int:
-        value = self.number(field)
-        if not isinstance(value, int):
-            self.fail(field, f"must be a whole number, not {value:g}")
-        return value
-
-    def bound(self, field: _Field) -> float:
-        if _is_null(field.node):
-            self.fail(field, "the bound is empty")
-        return float(self.number(field))
+    def _line(self, loc: Loc, detail: Any) -> int:
+        # A missing key has no line: blame the mapping that lacks it.
+        if detail["type"] == "missing":
+            loc = loc[:-1]
+        while loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines[loc]
 
 
-def _parses_as_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _reason(detail: Any) -> str:
+    if detail["type"] == "baton_rules":
+        return str(detail["msg"])
+    if _is_no_value(detail.get("input")):
+        # A key written without a value is a slip, not a request for the default.
+        return "has no value"
+    return _REASONS.get(detail["type"], str(detail["msg"]))
+
+
+def _dotted(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+    return text or _TOP_LEVEL
+
+
+# -- the JSON Schema for editors -------------------------------------------------------
+
+
+SCHEMA_PATH = default_rules_path().with_name("rules.schema.json")
+
+
+class _EditorSchema(GenerateJsonSchema):
+    """The schema of the file as people write it.
+
+    Python may leave a SAL rule or a marketing-sources form as None, but in
+    the file a key without a value is always an error, so nothing is nullable.
+    """
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        if "default" in schema and schema["default"] is None:
+            return self.generate_inner(schema["schema"])
+        return super().default_schema(schema)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the rules file, as published in rules/rules.schema.json."""
+    return {
+        "$schema": GenerateJsonSchema.schema_dialect,
+        **Rules.model_json_schema(schema_generator=_EditorSchema),
+    }
+
+
+if __name__ == "__main__":
+    SCHEMA_PATH.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")
