@@ -31,6 +31,9 @@ import pytest
 from conftest import REPO_ROOT, baton_env, run_baton
 from marts_hash import TableDigest, assert_same_tables, table_digests
 
+# Each test runs the real `baton run` several times (minutes): the full suite, not the fast tier.
+pytestmark = pytest.mark.slow
+
 EVENTS_HEADER = "event_id,lead_id,email,event_type,campaign_id,asset_name,occurred_at\n"
 LEADS_HEADER = (
     "lead_id,email,first_name,last_name,job_title,company_name,company_domain,"
