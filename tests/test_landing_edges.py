@@ -456,6 +456,7 @@ def test_an_entity_path_that_is_a_file_is_ignored_with_a_reason_and_strays_are_n
     (landing / "lead").mkdir()
     (landing / "deals.csv").write_text("deal_id\n")
     (landing / "_mappings").mkdir()
+    (landing / "README.md").write_text("the nightly exports\n")
     (result,) = load(conn, "leads", landing)
     assert (Path(result.path).name, result.status) == ("leads", "ignored")
     assert result.reason == "leads is not a folder: the entity's exports go in a folder named leads/"

@@ -83,8 +83,12 @@ def strays(landing_dir: Path, entities: list[str]) -> list[str]:
     """Names at the top of the landing folder that belong to no entity (a typo such as `lead/`,
     an export dropped beside the folders): never read, so they are named to the person running."""
     expected = set(entities) | {f"{entity}.csv{suffix}" for entity in entities for suffix in ("", ".gz", ".zst")}
-    # hidden and `_`-prefixed names are the folder's own business (`_mappings/`, editors' files)
-    return sorted(p.name for p in landing_dir.iterdir() if p.name not in expected and not p.name.startswith((".", "_")))
+    # hidden and `_`-prefixed names are the folder's own business (`_mappings/`, editors' files), a README its notes
+    return sorted(
+        p.name
+        for p in landing_dir.iterdir()
+        if p.name not in expected and not p.name.startswith((".", "_")) and not p.name.upper().startswith("README")
+    )
 
 
 def _classify(entity: str, path: Path, landing_root: Path) -> LandingFile:
