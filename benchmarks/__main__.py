@@ -31,6 +31,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 REFERENCE_SQL = HERE / "reference_marts.sql"
+# The rules file of both the reference SQL (its @RULE(...) constants) and the baton runs (BATON_RULES).
+RULES_FILE = REPO_ROOT / "rules" / "default.yml"
 DEFAULT_RESULTS = HERE / "results"
 SCALES = {"tiny": 1_000, "S": 100_000, "M": 1_000_000}
 AS_OF = "2026-11-01"
@@ -142,9 +144,53 @@ def source_sql(landing: Path, entity: str, fmt: str) -> str:
     return f"read_parquet('{pattern}', filename = true)"
 
 
-def reference_script(landing: Path, as_of: str, fmt: str) -> str:
+def sql_literal(value) -> str:
+    """A constant as DuckDB literal text: text quoted (quotes doubled), lists as list literals,
+    numbers and dates as quoted text for the caller to CAST (exact, whatever the value)."""
+    from baton.sqltext import quote_literal
+
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(sql_literal(item) for item in value) + "]"
+    if isinstance(value, (dt.date, int, float)):
+        return quote_literal(value.isoformat() if isinstance(value, dt.date) else repr(value))
+    return quote_literal(str(value))
+
+
+def rules_constants(rules_file: Path, as_of: str) -> dict[str, str]:
+    """Each column of the `config.rules` row a run with `rules_file` gives the models, as a typed
+    SQL literal: Baton writes the row (load_rules, write_rules_table), the reference reads it back."""
+    import duckdb
+    from baton.rules import load_rules
+    from baton.rules_table import write_rules_table
+
+    conn = duckdb.connect()
+    try:
+        write_rules_table(conn, load_rules(rules_file), dt.date.fromisoformat(as_of))
+        cursor = conn.execute("SELECT * FROM config.rules")
+        row = cursor.fetchone()
+        names = [column[0] for column in cursor.description]
+        types = dict(conn.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                  "WHERE table_schema = 'config' AND table_name = 'rules'").fetchall())
+    finally:
+        conn.close()
+    return {name: f"CAST({sql_literal(value)} AS {types[name]})" for name, value in zip(names, row)}
+
+
+def reference_script(landing: Path, as_of: str, fmt: str, rules_file: Path = RULES_FILE) -> str:
+    """reference_marts.sql with its placeholders filled in: @SOURCE(entity), @AS_OF, @RULE(column)
+    (a column of the rules row, rules_constants) and @VOCAB(var) (a var of dbt_project.yml)."""
+    from baton import vocabularies
+
+    rules = rules_constants(rules_file, as_of)
+    vocabulary = vocabularies.load()
     sql = REFERENCE_SQL.read_text()
     sql = re.sub(r"@SOURCE\((\w+)\)", lambda m: source_sql(landing, m.group(1), fmt), sql)
+    sql = re.sub(r"@RULE\((\w+)\)", lambda m: rules[m[1]], sql)
+    sql = re.sub(r"@VOCAB\((\w+)\)", lambda m: sql_literal(vocabulary[m[1]]), sql)
     return sql.replace("@AS_OF", f"DATE '{as_of}'")
 
 
@@ -200,6 +246,7 @@ def baton_env(landing: Path, warehouse: Path, dagster_home: Path, as_of: str) ->
         BATON_LANDING_DIR=str(landing),
         BATON_DUCKDB_PATH=str(warehouse),
         BATON_AS_OF=as_of,
+        BATON_RULES=str(RULES_FILE),
         # the generated landing is complete before the run starts: nothing to wait for
         BATON_SETTLE_SECONDS="0",
         DAGSTER_HOME=str(dagster_home),
@@ -277,7 +324,7 @@ def run_baton(landing: Path, warehouse: Path, dagster_home: Path, as_of: str, ro
     result["startup_and_overhead_s"] = round(result["wall_s"] - steps_total, 1)
     result["dbt"] = dbt_timings(parsed["run_id"])
     result["marts"] = mart_figures(warehouse)
-    result["env"] = {k: env[k] for k in ("BATON_LANDING_DIR", "BATON_DUCKDB_PATH", "BATON_AS_OF", "DAGSTER_HOME")}
+    result["env"] = {k: env[k] for k in ("BATON_LANDING_DIR", "BATON_DUCKDB_PATH", "BATON_AS_OF", "BATON_RULES", "DAGSTER_HOME")}
     return _public(result)
 
 
@@ -493,7 +540,7 @@ def render_markdown(report: dict) -> str:
         s = report["scales"][0]
         lines += [
             f"- generate: `python -c \"from baton.generate import generate; generate(Path(<tmp>/landing), {s['leads']}, fmt='{s['format']}', seed={s['seed']})\"`",
-            "- reference: `python -c <duckdb.connect(<tmp>/reference.duckdb).execute(reference_marts.sql with @SOURCE/@AS_OF filled in)>`",
+            "- reference: `python -c <duckdb.connect(<tmp>/reference.duckdb).execute(reference_marts.sql with @SOURCE/@AS_OF/@RULE/@VOCAB filled in)>`",
             f"- full: `BATON_LANDING_DIR=<tmp>/landing BATON_DUCKDB_PATH=<tmp>/warehouse/baton.duckdb BATON_AS_OF={s['as_of']} DAGSTER_HOME=<tmp>/dagster_home baton run`",
             f"- incremental: `generate_increment(<tmp>/landing, {s['leads']}, {s['seed']}, '{INCREMENT_DAY}')`, then the same `baton run`",
             "- no new file: the same `baton run` once more",

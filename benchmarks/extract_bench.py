@@ -46,21 +46,20 @@ import time
 from pathlib import Path
 
 HEADER = "event_id,lead_id,email,event_type,campaign_id,asset_name,occurred_at"
-TYPES = [
-    "webinar_registration", "webinar_attendance", "ebook_download", "ad_click", "blog_view", "newsletter_open",
-    "email_click", "website_visit", "form_submission", "event_attendance", "demo_request",
-]
 
 
 def _fields(i: str) -> str:
     """The CSV line of event number `i` (an SQL expression), all fields valid."""
-    types = "[" + ", ".join(f"'{t}'" for t in TYPES) + "]"
+    from baton.sqltext import quote_literal
+    from baton.vocabularies import EVENT_TYPES
+
+    types = "[" + ", ".join(quote_literal(t) for t in EVENT_TYPES) + "]"
     i = f"({i})"
     return f"""concat_ws(',',
         'E-' || lpad({i}::VARCHAR, 10, '0'),
         CASE WHEN {i} % 5 = 0 THEN '' ELSE 'L-' || ({i} * 7919 % 1000003)::VARCHAR END,
         CASE WHEN {i} % 5 IN (1, 2) THEN '' ELSE 'person' || ({i} * 7919 % 1000003)::VARCHAR || '@example.com' END,
-        {types}[1 + ({i} * 31 % 11)::INTEGER],
+        {types}[1 + ({i} * 31 % {len(EVENT_TYPES)})::INTEGER],
         CASE WHEN {i} % 4 = 0 THEN '' ELSE 'CMP-2024-' || lpad(({i} % 500)::VARCHAR, 4, '0') END,
         CASE WHEN {i} % 3 = 1 THEN '' ELSE 'Whitepaper: the state of finance ' || ({i} % 97)::VARCHAR END,
         strftime(TIMESTAMP '2024-01-01' + to_seconds({i} * 13 % 63072000), '%Y-%m-%dT%H:%M:%SZ'))"""

@@ -1,12 +1,17 @@
 -- The speed yardstick: the three core marts of CONTRACT.md (sections 3-5, 7),
--- hand-written as ONE DuckDB script straight from the landing folder, with
--- the default rules. No dbt, no Dagster, no load ledger, no quarantine table,
--- no checks: just the query a careful analyst would write.
+-- hand-written as ONE DuckDB script straight from the landing folder. No dbt,
+-- no Dagster, no load ledger, no quarantine table, no checks: just the query a
+-- careful analyst would write.
 --
--- The harness (benchmarks/__main__.py) replaces
+-- No constant of the rules or of the contract's vocabularies is written here:
+-- the harness (benchmarks/__main__.py) replaces
 --   @SOURCE(<entity>)  by a reader over the entity's files, e.g.
 --                      read_csv('<landing>/leads/*.csv', all_varchar = true, filename = true)
 --   @AS_OF             by the as-of date literal, e.g. DATE '2026-11-01'
+--   @RULE(<column>)    by that column of the rules row Baton builds from the rules
+--                      file the benchmark runs Baton with (load_rules(...).as_config_row),
+--                      a typed literal, e.g. CAST(['banking', ...] AS VARCHAR[])
+--   @VOCAB(<var>)      by that vocabulary of dbt_project.yml's vars, e.g. 'closed_won'
 --
 -- Simplifications, all harmless on generated data (benchmarks/README.md):
 -- only the `<entity>/` folders are read (not a single `<entity>.csv`); rows
@@ -121,12 +126,13 @@ WITH enriched AS (
         p.email,
         p.domain,
         ad.account_id,
+        -- the first job function (in the rules file's order) with a keyword in the title
         CASE
             WHEN p.job_title IS NULL THEN NULL
-            WHEN regexp_matches(lower(p.job_title),
-                 'cfo|chief financial|finance|financial controller|controller|comptroller|fp&a|treasurer|accountant|accounting')
-                THEN 'finance'
-            ELSE 'other'
+            ELSE coalesce(@RULE(job_function_names)[list_position(
+                list_transform(@RULE(job_function_keywords),
+                    lambda keywords: list_bool_or(list_transform(keywords, lambda k: contains(lower(p.job_title), k)))),
+                true)], 'other')
         END AS job_function,
         coalesce(a.employee_count, p.employee_count) AS employee_count,
         coalesce(a.industry, p.industry) AS industry,
@@ -136,11 +142,7 @@ WITH enriched AS (
     FROM (
         SELECT *,
             coalesce(company_domain,
-                CASE WHEN email_domain NOT IN (
-                    'gmail.com', 'googlemail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'live.com',
-                    'msn.com', 'icloud.com', 'me.com', 'aol.com', 'proton.me', 'protonmail.com', 'gmx.com',
-                    'gmx.net', 'mail.com', 'yandex.com')
-                THEN email_domain END
+                CASE WHEN NOT list_contains(@VOCAB(free_mail_domains), email_domain) THEN email_domain END
             ) AS domain
         FROM (
             SELECT *,
@@ -155,14 +157,19 @@ WITH enriched AS (
     LEFT JOIN accounts AS a ON a.account_id = ad.account_id
 ),
 rules AS (
+    -- a rule the rules file leaves out is not evaluated (NULL)
     SELECT *,
-        CASE WHEN employee_count IS NULL THEN 'unknown'
-             WHEN employee_count > 50 AND employee_count <= 10000 THEN 'passed' ELSE 'failed' END AS r_size,
-        CASE WHEN job_function IS NULL THEN 'unknown'
-             WHEN job_function = 'finance' THEN 'passed' ELSE 'failed' END AS r_finance,
-        CASE WHEN industry IS NULL THEN 'unknown'
-             WHEN industry IN ('financial services', 'banking', 'insurance', 'software',
-                               'manufacturing', 'healthcare', 'retail', 'logistics') THEN 'passed'
+        CASE WHEN NOT list_contains(@RULE(sal_rules), 'company_size') THEN NULL
+             WHEN employee_count IS NULL THEN 'unknown'
+             WHEN employee_count > @RULE(company_size_min_exclusive)
+                  AND employee_count <= @RULE(company_size_max_inclusive) THEN 'passed'
+             ELSE 'failed' END AS r_size,
+        CASE WHEN NOT list_contains(@RULE(sal_rules), 'finance_role') THEN NULL
+             WHEN job_function IS NULL THEN 'unknown'
+             WHEN job_function = @RULE(finance_job_function) THEN 'passed' ELSE 'failed' END AS r_finance,
+        CASE WHEN NOT list_contains(@RULE(sal_rules), 'industry') THEN NULL
+             WHEN industry IS NULL THEN 'unknown'
+             WHEN list_contains(@RULE(industries), industry) THEN 'passed'
              ELSE 'failed' END AS r_industry
     FROM enriched
 )
@@ -176,8 +183,10 @@ SELECT
         CASE WHEN r_finance <> 'passed' THEN 'finance_role:' || r_finance END,
         CASE WHEN r_industry <> 'passed' THEN 'industry:' || r_industry END) AS sal_reasons,
     sal_status = 'accepted' AS is_sal,
-    'icp-2026.1' AS rules_version,
-    lead_source NOT IN ('sales_outbound', 'partner', 'referral') AS is_marketing_source
+    @RULE(rules_version) AS rules_version,
+    CASE WHEN @RULE(marketing_sources_include) IS NOT NULL
+         THEN list_contains(@RULE(marketing_sources_include), lower(lead_source))
+         ELSE NOT list_contains(@RULE(marketing_sources_exclude), lower(lead_source)) END AS is_marketing_source
 FROM rules;
 
 -- 4. lead_to_sal_monthly
@@ -195,7 +204,7 @@ FROM marts.fct_leads
 GROUP BY ALL;
 
 -- 5. fct_deals: sourced (originating lead's person is from a marketing source) and
---    influenced (a contact's event inside [created_at - 90 days, closed_at or end of as-of day]).
+--    influenced (a contact's event inside [created_at - lookback days, closed_at or end of as-of day]).
 CREATE OR REPLACE TABLE marts.fct_deals AS
 WITH resolved_events AS (
     SELECT e.event_id, e.occurred_at, coalesce(by_id.lead_id, by_email.lead_id) AS lead_id
@@ -220,8 +229,8 @@ touches AS (
     FROM deals AS d
     JOIN contacts AS c ON c.deal_id = d.deal_id
     JOIN resolved_events AS e ON e.lead_id = c.lead_id
-    WHERE e.occurred_at >= d.created_at - INTERVAL 90 DAY
-      AND CASE WHEN d.stage IN ('closed_won', 'closed_lost') THEN e.occurred_at <= d.closed_at
+    WHERE e.occurred_at >= d.created_at - to_microseconds(CAST(round(@RULE(influence_lookback_days) * 86400000000) AS BIGINT))
+      AND CASE WHEN d.stage IN (@VOCAB(won_stage), @VOCAB(lost_stage)) THEN e.occurred_at <= d.closed_at
                ELSE e.occurred_at < (@AS_OF + INTERVAL 1 DAY)::TIMESTAMP END
     GROUP BY d.deal_id
 ),
@@ -231,8 +240,8 @@ sourced AS (
 )
 SELECT
     d.deal_id, d.account_id, d.created_at, d.closed_at, d.stage, d.amount,
-    d.stage = 'closed_won' AS is_won,
-    d.stage IN ('closed_won', 'closed_lost') AS is_closed,
+    d.stage = @VOCAB(won_stage) AS is_won,
+    d.stage IN (@VOCAB(won_stage), @VOCAB(lost_stage)) AS is_closed,
     d.originating_lead_id,
     coalesce(s.is_marketing_source, false) AS is_marketing_sourced,
     coalesce(t.influencing_touches, 0) > 0 AS is_marketing_influenced,
@@ -245,4 +254,4 @@ FROM deals AS d
 LEFT JOIN sourced AS s ON s.record_lead_id = d.originating_lead_id
 LEFT JOIN touches AS t ON t.deal_id = d.deal_id
 WHERE d.created_at IS NOT NULL AND d.amount IS NOT NULL
-  AND NOT (d.stage IN ('closed_won', 'closed_lost') AND d.closed_at IS NULL);
+  AND NOT (d.stage IN (@VOCAB(won_stage), @VOCAB(lost_stage)) AND d.closed_at IS NULL);

@@ -3,7 +3,7 @@
 
 Usage::
 
-    python scripts/generate_sample.py [--out seeds] [--no-check]
+    .venv/bin/python scripts/generate_sample.py [--out seeds] [--no-check]
 
 Writes a small but realistic set of raw exports (two drops for most
 entities) in the layout of the input contract (CONTRACT.md, sections 2, 3
@@ -36,9 +36,17 @@ Two kinds of records are written:
   free-mail addresses, duplicated persons, missing firmographics, casing
   and padding noise, an unknown campaign id (C-99), unmatched event emails.
 
-After writing, the files are read back with DuckDB and a short summary is
-printed (row counts, shares, SAL outcome under the default rules, pipeline
-categories) as a sanity check.
+After writing, the sample is checked through the real pipeline, not a copy
+of its rules: `baton run` builds it into a throw-away warehouse (default
+rules, as of 2026-11-15, BATON_SETTLE_SECONDS=0), a short summary is printed
+from the warehouse (rows per file, persons and shares, SAL outcome, events,
+pipeline categories), and the story is checked against the marts: each story
+person's SAL verdict and reasons, each story deal's pipeline category and
+touches, the two story events in quarantine, every file loaded, every SAL
+verdict and pipeline category present. A broken story exits 1. Run it with
+the project's Python (`.venv/bin/python`): it needs `baton` (the event types,
+closed stages and free-mail providers it may write come from the vocabularies
+of dbt_project/dbt_project.yml, through baton.vocabularies).
 """
 
 from __future__ import annotations
@@ -47,11 +55,16 @@ import argparse
 import csv
 import io
 import json
+import os
 import random
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+
+from baton.vocabularies import CLOSED_STAGES, EVENT_TYPES as CONTRACT_EVENT_TYPES, FREE_MAIL_DOMAINS, check_subset
 
 # --------------------------------------------------------------------------
 # Constants
@@ -122,9 +135,11 @@ EVENT_TYPES = {  # event_type -> (weight, channels a campaign may come from, sha
     "event_attendance": (3, ["events"], 1.00),
     "demo_request": (2, ["paid_search"], 0.25),
 }
+check_subset("generate_sample EVENT_TYPES", EVENT_TYPES, CONTRACT_EVENT_TYPES, every=True)
 # spellings a source system might use; the contract reads them as the canonical type
 EVENT_TYPE_VARIANTS = {"website_visit": "Website Visit", "email_click": "email-click",
                        "webinar_attendance": "Webinar_Attendance", "ad_click": " ad_click"}
+check_subset("generate_sample EVENT_TYPE_VARIANTS", EVENT_TYPE_VARIANTS, CONTRACT_EVENT_TYPES)
 UNCAMPAIGNED_ASSETS = {
     "website_visit": ["Homepage", "Pricing page", "Customers page", "Integrations page",
                       "Security page"],
@@ -161,6 +176,7 @@ NAME_STEMS = ["Apex", "Bluefin", "Cedar", "Delta", "Evergreen", "Falcon", "Grani
 STORY_DOMAINS = {"northwindbank.com", "globex.io", "initech.com", "umbrella-health.com",
                  "hooli.com", "acme-logistics.com", "unknown-co.com"}
 FREEMAIL_DOMAINS = ["gmail.com", "yahoo.com", "outlook.com"]
+check_subset("generate_sample FREEMAIL_DOMAINS", FREEMAIL_DOMAINS, FREE_MAIL_DOMAINS)
 COUNTRIES = {"US": 45, "GB": 12, "DE": 10, "FR": 7, "CA": 7, "NL": 5, "AU": 5, "SE": 3, "ES": 3,
              "IE": 3}
 COUNTRY_TLD = {"GB": ".co.uk", "DE": ".de", "FR": ".fr", "NL": ".nl", "AU": ".com.au",
@@ -200,6 +216,7 @@ CONTACT_ROLES = ["economic_buyer", "champion", "user", "decision_maker", "influe
 DEAL_PRODUCTS = ["platform", "expansion", "renewal", "pilot", "add-on seats", "FP&A module",
                  "close automation", "multi-entity rollout"]
 OPEN_STAGES = ["discovery", "proposal", "negotiation"]
+WON_STAGE, LOST_STAGE = CLOSED_STAGES
 
 # (id, name, channel, cost, start, end, assets); C-01..C-04 are used by story records
 CAMPAIGNS = [
@@ -717,8 +734,8 @@ def deal_stage(rng: random.Random, created: datetime,
     closed = created + timedelta(days=rng.randint(20, 120), hours=rng.randint(0, 8))
     if roll < 0.55 and closed <= latest_close:
         if roll < 0.30:
-            return rng.choice(["closed_won"] * 4 + ["Closed Won"]), closed
-        return rng.choice(["closed_lost"] * 4 + ["Closed-Lost"]), closed
+            return rng.choice([WON_STAGE] * 4 + [WON_STAGE.replace("_", " ").title()]), closed
+        return rng.choice([LOST_STAGE] * 4 + [LOST_STAGE.replace("_", "-").title()]), closed
     return rng.choice(OPEN_STAGES + ["Proposal"]), None
 
 
@@ -734,11 +751,11 @@ def make_deals_drop2(rng: random.Random, leads: list[Lead], deals: list[Deal],
         if old.closed_at is not None:          # amount corrected after signature
             new.amount = f"{float(old.amount) * 1.05:.2f}"
         elif i % 3 == 0:
-            new.stage = "closed_won"
+            new.stage = WON_STAGE
             new.closed_at = business_time(rng, DROP2_START, datetime(2026, 11, 13))
             new.amount = fmt_amount(rng)
         elif i % 3 == 1:
-            new.stage = "closed_lost"
+            new.stage = LOST_STAGE
             new.closed_at = business_time(rng, DROP2_START, datetime(2026, 11, 13))
         else:
             new.stage = "negotiation"
@@ -753,7 +770,7 @@ def make_deals_drop2(rng: random.Random, leads: list[Lead], deals: list[Deal],
         people = [p for p in persons.values() if p[0].account_id == account_id
                   and p[0].created_at <= created]
         origin = rng.choice(people) if people and i != 3 else None
-        stage, closed = (("closed_won", created + timedelta(days=9)) if i == 0
+        stage, closed = ((WON_STAGE, created + timedelta(days=9)) if i == 0
                          else (rng.choice(OPEN_STAGES), None))
         out.append(Deal(f"D-{101 + N_DEALS_DROP1 + i}", account_id,
                         f"{names[account_id]} {rng.choice(DEAL_PRODUCTS)}",
@@ -923,141 +940,132 @@ def generate(out: Path) -> None:
 
 
 # --------------------------------------------------------------------------
-# Sanity check (DuckDB reads the files back)
+# Self-check: the sample built by the real pipeline, the story read from the marts
 # --------------------------------------------------------------------------
 
-FREEMAIL_SQL = ", ".join(f"'{d}'" for d in [
-    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
-    "msn.com", "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com",
-    "gmx.net", "mail.com", "yandex.com"])
-FINANCE_KEYWORDS = ["cfo", "chief financial", "finance", "financial controller", "controller",
-                    "comptroller", "fp&a", "treasurer", "accountant", "accounting"]
+# What the story records become (CONTRACT.md; tests/test_end_to_end.py works out
+# every column by hand, with the reason beside it).
+STORY_VERDICTS = {  # story person -> (sal_status, sal_reasons)
+    "S-001": ("accepted", ""),  # S-002 merged in: its CFO title, A-001's 800 / banking
+    "S-003": ("accepted", ""),
+    "S-004": ("rejected", "company_size:failed"),  # A-003, the smaller id on initech.com: 50
+    "S-005": ("accepted", ""),  # gmail.com is free mail: the lead's own 51 / software
+    "S-006": ("rejected", "finance_role:failed"),
+    "S-007": ("rejected", "finance_role:unknown; industry:failed"),
+    "S-008": ("undetermined", "company_size:unknown"),
+    "S-009": ("rejected", "finance_role:failed; industry:failed"),
+    "S-010": ("accepted", ""),  # re-sent as CFO in drop 2
+}
+STORY_PIPELINE = {  # story deal -> (pipeline_category, influencing_touches)
+    "D-001": ("marketing_influenced", 2),  # window bounds: E-S01 and E-S03 in, E-S02 and E-S04 out
+    "D-002": ("marketing_sourced", 0),
+    "D-003": ("marketing_influenced", 1),  # E-S05 at the as-of day's last second, not E-S06
+    "D-004": ("sales_only", 0),  # its only event, E-S09, has an unknown type
+    "D-005": ("marketing_sourced", 0),  # re-sent closed_won in drop 2
+    "D-006": ("marketing_influenced", 1),  # E-S07 delivered twice counts once
+}
+STORY_QUARANTINE = [  # (entity, file, row): the unknown event type, the re-sent event
+    ("engagement_events", "events_2026_10_01.csv", 9),
+    ("engagement_events", "events_2026_11_01.jsonl", 1),
+]
 
 
-def check(out: Path) -> None:
-    """Read the files back with DuckDB, recompute the headline shares, print a summary."""
-    try:
-        import duckdb
-    except ImportError:
-        print("duckdb not installed: skipping the sanity check")
-        return
-    con = duckdb.connect()
-    o = out.as_posix()
-    con.execute(f"""
-    create macro ndom(x) as nullif(regexp_replace(regexp_replace(split_part(
-        regexp_replace(lower(trim(x)), '^[a-z][a-z0-9+.-]*://', ''), '/', 1),
-        ':[0-9]+$', ''), '^www\\.', ''), '');
-    create macro nstage(x) as replace(replace(lower(trim(x)), ' ', '_'), '-', '_');
-    create table leads_raw as select * from read_csv('{o}/leads/*.csv', all_varchar=true,
-        filename=true, header=true);
-    create table leads as select * exclude (filename) from leads_raw
-        qualify row_number() over (partition by lead_id order by filename desc) = 1;
-    create table accounts as select * from read_csv('{o}/accounts/*.csv', all_varchar=true);
-    create table acct_dom as select ndom(domain) dom, min(account_id) account_id,
-        arg_min_null(nullif(trim(employee_count), '')::int, account_id) emp,
-        arg_min_null(nullif(lower(trim(industry)), ''), account_id) ind
-        from accounts group by 1;
-    create table lead_norm as select lead_id, nullif(lower(trim(email)), '') em,
-        nullif(trim(job_title), '') jt, nullif(trim(company_domain), '') cd,
-        nullif(trim(employee_count), '')::int ec, nullif(lower(trim(industry)), '') ind,
-        lead_source, campaign_id, created_at::timestamp ca,
-        coalesce(nullif(lower(trim(email)), ''), '#' || lead_id) pkey from leads;
-    create table persons as select pkey,
-        arg_min(lead_id, (ca, lead_id)) lead_id, arg_min(lead_source, (ca, lead_id)) lead_source,
-        arg_min_null(campaign_id, (ca, lead_id)) campaign_id, min(ca) created_at,
-        max(em) em,
-        arg_max(jt, (ca, lead_id)) filter (where jt is not null) jt,
-        arg_max(cd, (ca, lead_id)) filter (where cd is not null) cd,
-        arg_max(ec, (ca, lead_id)) filter (where ec is not null) ec,
-        arg_max(ind, (ca, lead_id)) filter (where ind is not null) ind,
-        count(*) records
-        from lead_norm group by pkey;
-    create table fct as select p.*, a.account_id,
-        coalesce(a.emp, p.ec) emp, coalesce(a.ind, p.ind) industry,
-        case when p.jt is null then null
-             when regexp_matches(lower(p.jt), '{"|".join(FINANCE_KEYWORDS)}')
-             then 'finance' else 'other' end job_function
-        from (select *, coalesce(ndom(cd), case when split_part(em, '@', 2) not in
-              ({FREEMAIL_SQL}) then ndom(split_part(em, '@', 2)) end) dom from persons) p
-        left join acct_dom a using (dom);
-    create table sal as select *,
-        case when job_function is null then 'u' when job_function = 'finance' then 'p' else 'f' end r1,
-        case when emp is null then 'u' when emp > 50 and emp <= 10000 then 'p' else 'f' end r2,
-        case when industry is null then 'u' when industry in
-          ({", ".join(f"'{i}'" for i in INDUSTRIES_IN_ICP)}) then 'p' else 'f' end r3
-        from fct;
-    create table sal2 as select *, case when 'f' in (r1, r2, r3) then 'rejected'
-        when 'u' in (r1, r2, r3) then 'undetermined' else 'accepted' end status from sal;
-    create table ev_raw as
-        select *, 1 f from read_csv('{o}/engagement_events/*.csv', all_varchar=true)
-        union all by name
-        select *, 2 f from read_json('{o}/engagement_events/*.jsonl',
-            format='newline_delimited', columns={{{", ".join(f"{c}: 'VARCHAR'" for c in EVENT_COLUMNS)}}});
-    create table ev as select * exclude (f) from ev_raw
-        qualify row_number() over (partition by event_id order by f) = 1;
-    create table lead_pkey as select lead_id, pkey from lead_norm;
-    create table ev_map as select e.*, coalesce(lp.pkey, pe.pkey) pkey from ev e
-        left join lead_pkey lp on lp.lead_id = nullif(trim(e.lead_id), '')
-        left join persons pe on pe.em = nullif(lower(trim(e.email)), '');
-    create table deals as select * exclude (filename) from read_csv('{o}/deals/*.csv',
-        all_varchar=true, filename=true)
-        qualify row_number() over (partition by deal_id order by filename desc) = 1;
-    create table dc as select * from read_csv('{o}/deal_contacts/*.csv', all_varchar=true);
-    create table contacts as
-        select c.deal_id, coalesce(lp.pkey, pe.pkey) pkey from dc c
-            left join lead_pkey lp on lp.lead_id = c.lead_id
-            left join persons pe on pe.em = nullif(lower(trim(c.email)), '')
-        union select deal_id, lp.pkey from deals d join lead_pkey lp on lp.lead_id = d.originating_lead_id;
-    create table fct_deals as select d.deal_id, nstage(d.stage) stage,
-        coalesce(p.lead_source not in ('sales_outbound', 'partner', 'referral'), false) sourced,
-        (select count(distinct e.event_id) from contacts c join ev_map e using (pkey)
-           where c.deal_id = d.deal_id
-             and e.occurred_at::timestamp >= d.created_at::timestamp - interval 90 day
-             and e.occurred_at::timestamp <= case when nstage(d.stage) in ('closed_won', 'closed_lost')
-                 then d.closed_at::timestamp else timestamp '{AS_OF.isoformat()} 23:59:59.999999' end
-        ) touches
-        from deals d left join lead_pkey lp on lp.lead_id = d.originating_lead_id
-        left join persons p on p.pkey = lp.pkey;
-    """)
+def build(out: Path, warehouse: Path) -> None:
+    """`baton run` on the landing folder `out` into a fresh `warehouse` (default rules, as of
+    AS_OF), as a subprocess with nothing of the caller's BATON_* settings."""
+    baton = Path(sys.executable).with_name("baton")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_")}
+    env.update(
+        BATON_LANDING_DIR=str(out.resolve()),
+        BATON_DUCKDB_PATH=str(warehouse),
+        BATON_AS_OF=AS_OF.isoformat(),
+        BATON_SETTLE_SECONDS="0",  # the files were written a moment ago, and completely
+        DAGSTER_HOME=str(warehouse.parent / "dagster_home"),
+        DO_NOT_TRACK="1",
+    )
+    (warehouse.parent / "dagster_home").mkdir(parents=True, exist_ok=True)
+    command = [str(baton) if baton.exists() else "baton", "run"]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise SystemExit(f"baton run on {out} failed ({completed.returncode}):\n"
+                         f"{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}")
 
+
+def story_failures(conn) -> list[str]:
+    """Each way the marts of a built sample differ from the story (empty: none)."""
+    failures = []
+
+    def expect(what: str, got, want) -> None:
+        if got != want:
+            failures.append(f"{what}: {got!r}, expected {want!r}")
+
+    leads = {lead_id: (status, reasons) for lead_id, status, reasons in conn.execute(
+        "select lead_id, sal_status, sal_reasons from marts.fct_leads where lead_id like 'S-%'").fetchall()}
+    expect("story persons", sorted(leads), sorted(STORY_VERDICTS))
+    for lead_id, verdict in STORY_VERDICTS.items():
+        expect(f"fct_leads {lead_id} (sal_status, sal_reasons)", leads.get(lead_id), verdict)
+    deals = {deal_id: (category, touches) for deal_id, category, touches in conn.execute(
+        "select deal_id, pipeline_category, influencing_touches from marts.fct_deals "
+        "where deal_id like 'D-00%'").fetchall()}
+    for deal_id, pipeline in STORY_PIPELINE.items():
+        expect(f"fct_deals {deal_id} (pipeline_category, influencing_touches)", deals.get(deal_id), pipeline)
+    quarantined = [(entity, Path(path).name, row) for entity, path, row in conn.execute(
+        "select entity, source_file, row_number from audit.quarantine order by all").fetchall()]
+    expect("audit.quarantine", quarantined, STORY_QUARANTINE)
+    expect("files not loaded", conn.execute(
+        "select count(*) from audit.load_ledger where status <> 'loaded'").fetchone()[0], 0)
+    # the random records give every verdict and every category
+    for what, sql, want in [
+        ("sal_status values", "select distinct sal_status from marts.fct_leads",
+         {"accepted", "rejected", "undetermined"}),
+        ("pipeline_category values", "select distinct pipeline_category from marts.fct_deals",
+         {"marketing_sourced", "marketing_influenced", "sales_only"}),
+    ]:
+        expect(what, {row[0] for row in conn.execute(sql).fetchall()}, want)
+    return failures
+
+
+def summary(conn, out: Path) -> list[str]:
+    """A few lines on what the sample became (all read from the built warehouse)."""
     def q(sql: str):
-        return con.execute(sql).fetchall()
+        return conn.execute(sql).fetchall()
 
-    print(f"Sample written to {out}")
-    for label, pattern in [("accounts", "accounts/*.csv"), ("leads", "leads/*.csv"),
-                           ("engagement_events", "engagement_events/*.*"),
-                           ("deals", "deals/*.csv"), ("deal_contacts", "deal_contacts/*.csv"),
-                           ("campaigns", "campaigns.csv"),
-                           ("target_accounts", "target_accounts.csv")]:
-        for path in sorted(out.glob(pattern)):
-            if path.suffix == ".jsonl":
-                n = sum(1 for _ in open(path, encoding="utf-8"))
-            else:
-                n = q(f"select count(*) from read_csv('{path.as_posix()}', all_varchar=true)")[0][0]
-            print(f"  {path.relative_to(out).as_posix():50s} {n:5d} rows")
+    lines = [f"  {Path(os.path.relpath(path, out)).as_posix():50s} {read:5d} rows ({quarantined} quarantined)"
+             for path, read, quarantined in q(
+                 "select file_path, rows_read, rows_quarantined from audit.load_ledger order by file_id")]
+    persons, finance, mapped, several = q(
+        "select count(*), avg((job_function = 'finance')::int), avg((account_id is not null)::int), "
+        "avg((lead_records > 1)::int) from marts.fct_leads")[0]
+    lines.append(f"leads: {persons} persons; finance title {finance:.1%}, mapped to an account "
+                 f"{mapped:.1%}, with more than one record {several:.1%}")
+    lines.append("  SAL (default rules): " + ", ".join(f"{s} {n} ({p:.1%})" for s, n, p in q(
+        "select sal_status, count(*), count(*) / sum(count(*)) over () from marts.fct_leads "
+        "group by 1 order by 1")))
+    events, unmatched = q("select count(*), avg((lead_id is null)::int) "
+                          "from intermediate.int_engagement_events")[0]
+    lines.append(f"events: {events} loaded, matching no lead {unmatched:.1%}")
+    lines.append("deals: " + ", ".join(f"{c} {n} ({w} won)" for c, n, w in q(
+        "select pipeline_category, count(*), count(*) filter (where is_won) from marts.fct_deals "
+        "group by 1 order by 1")))
+    return lines
 
-    n_rec, n_persons = q("select (select count(*) from leads), (select count(*) from persons)")[0]
-    print(f"leads: {n_rec} current records -> {n_persons} persons")
-    (fin, acct, free, dup) = q(f"""select avg((job_function = 'finance')::int),
-        avg((account_id is not null)::int),
-        avg((split_part(em, '@', 2) in ({FREEMAIL_SQL}))::int), avg((records > 1)::int)
-        from sal2""")[0]
-    print(f"  finance title {fin:.1%}, mapped to an account {acct:.1%}, free-mail {free:.1%}, "
-          f"persons with >1 record {dup:.1%}")
-    rows = q("select status, count(*), count(*) / sum(count(*)) over () from sal2 "
-             "group by 1 order by 1")
-    print("  SAL (default rules): " + ", ".join(f"{s} {n} ({p:.1%})" for s, n, p in rows))
-    (n_ev, lid, email_only, unmatched, camp) = q("""select count(*),
-        avg((nullif(trim(lead_id), '') is not null)::int),
-        avg((nullif(trim(lead_id), '') is null and nullif(trim(email), '') is not null)::int),
-        avg((pkey is null)::int), avg((nullif(trim(campaign_id), '') is not null)::int)
-        from ev_map""")[0]
-    print(f"events: {n_ev} distinct; with lead_id {lid:.1%}, email only {email_only:.1%}, "
-          f"matching no lead {unmatched:.1%}, with campaign {camp:.1%}")
-    rows = q("""select case when sourced then 'marketing_sourced' when touches > 0
-        then 'marketing_influenced' else 'sales_only' end cat, count(*),
-        sum((stage = 'closed_won')::int) from fct_deals group by 1 order by 1""")
-    print("deals: " + ", ".join(f"{c} {n} ({w} won)" for c, n, w in rows))
+
+def check(out: Path) -> int:
+    """Build `out` with `baton run` on a throw-away warehouse, print a summary of the marts and
+    check the story against them. Returns the exit status: 1 when the story does not hold."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="baton-sample-check-") as tmp:
+        warehouse = Path(tmp) / "warehouse.duckdb"
+        build(out, warehouse)
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            lines, failures = summary(conn, out), story_failures(conn)
+    print(f"Sample written to {out}, built with baton run (as of {AS_OF}):")
+    print("\n".join(lines))
+    for failure in failures:
+        print(f"STORY BROKEN: {failure}", file=sys.stderr)
+    print("story: " + ("BROKEN" if failures else "holds in the marts"))
+    return 1 if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1065,12 +1073,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="landing folder to write (default: the repo's seeds/)")
     parser.add_argument("--no-check", action="store_true",
-                        help="skip the DuckDB read-back summary")
+                        help="skip the check (a baton run of the sample, the story read from its marts)")
     args = parser.parse_args(argv)
     generate(args.out)
-    if not args.no_check:
-        check(args.out)
-    return 0
+    return 0 if args.no_check else check(args.out)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import json
 import duckdb
 import pytest
 
-from baton import dbt_builds
+from baton import dbt_builds, vocabularies
 
 MANIFEST = {
     "metadata": {"project_name": "baton"},
@@ -79,7 +79,7 @@ def test_changed_rules_rebuild_everything(conn: duckdb.DuckDBPyConnection) -> No
     _complete_build(conn)
     conn.execute("UPDATE config.rules SET influence_lookback_days = 60")
     plan = dbt_builds.plan_build(conn, MANIFEST)
-    assert (plan.mode, plan.reason) == ("full", "the rules or the models' code changed")
+    assert (plan.mode, plan.reason) == ("full", "the rules, the models' code or the vocabularies changed")
 
 
 def test_a_changed_model_or_project_macro_rebuilds_everything(conn: duckdb.DuckDBPyConnection) -> None:
@@ -98,3 +98,25 @@ def test_a_changed_data_test_or_dbt_macro_keeps_the_build_incremental(conn: duck
     changed["nodes"]["test.baton.unique_x"]["checksum"]["checksum"] = "uuu"
     changed["macros"]["macro.dbt.is_incremental"]["macro_sql"] = "dbt's new"
     assert dbt_builds.plan_build(conn, changed).mode == "changes"
+
+
+def test_a_changed_vocabulary_rebuilds_everything(conn: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The vocabularies are dbt project vars: no model checksum changes with them.
+    _complete_build(conn)
+    current = vocabularies.load()
+    fewer_free_mail = {**current, "free_mail_domains": current["free_mail_domains"][:-1]}
+    monkeypatch.setattr(vocabularies, "load", lambda: fewer_free_mail)
+    assert dbt_builds.plan_build(conn, MANIFEST).mode == "full"
+
+
+def test_the_vocabularies_are_read_from_the_dbt_project_vars() -> None:
+    assert vocabularies.PROJECT_FILE.name == "dbt_project.yml"
+    assert vocabularies.CLOSED_STAGES == ("closed_won", "closed_lost")
+    assert "demo_request" in vocabularies.EVENT_TYPES and "gmail.com" in vocabularies.FREE_MAIL_DOMAINS
+
+
+def test_a_malformed_vocabulary_names_the_var(tmp_path) -> None:
+    project = tmp_path / "dbt_project.yml"
+    project.write_text("vars:\n  event_types: [ad_click, Blog View]\n  won_stage: closed_won\n")
+    with pytest.raises(ValueError, match="vars.event_types"):
+        vocabularies.load(project)

@@ -1,9 +1,11 @@
-"""The synthetic landing folder generator (baton.generate) and the benchmark harness smoke test."""
+"""The synthetic landing folder generators (baton.generate, scripts/generate_sample.py) and the
+benchmark harness smoke test."""
 
 from __future__ import annotations
 
 import csv
 import filecmp
+import importlib.util
 import json
 import subprocess
 import sys
@@ -15,13 +17,10 @@ import pytest
 from baton.extract.entities import ENTITIES, EVENT_TYPES
 from baton.extract.loader import load_entity
 from baton.generate import ENTITY_FILES, generate, generate_increment
+from baton.vocabularies import CLOSED_STAGES, FREE_MAIL_DOMAINS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 N = 2000
-FREE_MAIL = {
-    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "msn.com", "icloud.com",
-    "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.net", "mail.com", "yandex.com",
-}
 FINANCE = ("cfo", "chief financial", "finance", "financial controller", "controller", "comptroller", "fp&a",
            "treasurer", "accountant", "accounting")
 TARGET_INDUSTRIES = {"financial services", "banking", "insurance", "software", "manufacturing", "healthcare", "retail", "logistics"}
@@ -98,7 +97,7 @@ def test_lead_proportions(landing):
             assert record["email"] != first_record["email"] and record["lead_id"] != first_record["lead_id"]
             assert record["created_at"] > first_record["created_at"]
 
-    free_share = sum(e.split("@")[1] in FREE_MAIL for e in normalized) / len(normalized)
+    free_share = sum(e.split("@")[1] in FREE_MAIL_DOMAINS for e in normalized) / len(normalized)
     assert 0.08 <= free_share <= 0.12
     missing_title = sum(not r["job_title"] for r in records) / N
     missing_size = sum(not r["employee_count"] for r in records) / N
@@ -140,8 +139,8 @@ def test_events_deals_and_accounts(landing):
     first, second = rows(out / "deals" / "deals_0001.csv"), rows(out / "deals" / "deals_0002.csv")
     deals = list({r["deal_id"]: r for r in first + second}.values())
     stages = {r["stage"].lower().replace(" ", "_") for r in deals}
-    assert {"closed_won", "closed_lost"} <= stages and stages - {"closed_won", "closed_lost"}
-    assert all(r["closed_at"] for r in deals if r["stage"].lower().replace(" ", "_") in ("closed_won", "closed_lost"))
+    assert set(CLOSED_STAGES) <= stages and stages - set(CLOSED_STAGES)
+    assert all(r["closed_at"] for r in deals if r["stage"].lower().replace(" ", "_") in CLOSED_STAGES)
     assert 0.4 <= sum(bool(r["originating_lead_id"]) for r in deals) / len(deals) <= 0.8
     assert all(float(r["amount"]) > 0 for r in deals)
     contacts = [r for p in sorted((out / "deal_contacts").iterdir()) for r in rows(p)]
@@ -259,3 +258,45 @@ def test_benchmark_smoke(tmp_path):
     # each target is stated, met or not, with what bounds a missed one
     assert "## Targets" in markdown and "| tiny | peak RSS (GiB) <= 2.0 |" in markdown
     assert "| no new file |" in markdown
+
+
+# --- scripts/generate_sample.py: the shipped sample ---------------------------------------
+
+
+def _sample_script():
+    spec = importlib.util.spec_from_file_location("generate_sample", REPO_ROOT / "scripts" / "generate_sample.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sample_script_writes_the_shipped_seeds_byte_for_byte(tmp_path):
+    out = tmp_path / "seeds"
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "generate_sample.py"), "--out", str(out), "--no-check"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    written = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert len(written) == 10
+    for relative in written:
+        assert (out / relative).read_bytes() == (REPO_ROOT / "seeds" / relative).read_bytes(), relative
+
+
+@pytest.mark.slow
+def test_the_sample_check_reads_the_story_from_the_marts(built_warehouse, warehouse_copy):
+    # built_warehouse: the shipped sample through `baton run`, as the script's check builds it
+    script = _sample_script()
+    with duckdb.connect(str(built_warehouse), read_only=True) as conn:
+        assert script.story_failures(conn) == []
+    with duckdb.connect(str(warehouse_copy)) as conn:
+        conn.execute("UPDATE marts.fct_leads SET sal_status = 'rejected' WHERE lead_id = 'S-001'")
+        conn.execute("UPDATE marts.fct_deals SET influencing_touches = 3 WHERE deal_id = 'D-001'")
+        conn.execute("DELETE FROM audit.quarantine WHERE row_number = 9")
+        failures = script.story_failures(conn)
+    assert [f.split(":")[0] for f in failures] == [
+        "fct_leads S-001 (sal_status, sal_reasons)",
+        "fct_deals D-001 (pipeline_category, influencing_touches)",
+        "audit.quarantine",
+    ]

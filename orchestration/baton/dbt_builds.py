@@ -9,9 +9,11 @@ next build's incremental models read it back (`built_through_file_id()` in
 dbt_project/macros/incremental.sql).
 
 Everything else the incremental models depend on is the same for every key:
-the rules (SAL definition, keywords, lookback, marketing sources) and the
-models' own code. When either changed since the last complete build, no key is
-safe to keep, and the build is a `--full-refresh`. The as-of date is not part
+the rules (SAL definition, keywords, lookback, marketing sources), the models'
+own code and the contract's vocabularies (event types, closed stages, free-mail
+providers: dbt project vars, which no model checksum covers). When any of them
+changed since the last complete build, no key is safe to keep, and the build is
+a `--full-refresh`. The as-of date is not part
 of it: what it moves (the touches and time-decay weights of open deals) is
 rebuilt for every open deal each night.
 """
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+
+from . import vocabularies
 
 FULL = "full"
 CHANGES = "changes"
@@ -59,7 +63,8 @@ class BuildPlan:
 
 def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> str:
     """A hash of what every key of an incremental model depends on: the rules (without the
-    as-of date) and the code of the project's models and macros."""
+    as-of date), the code of the project's models and macros, and the vocabularies (project
+    vars in dbt_project.yml: a model's checksum covers its `var()` calls, not their values)."""
     columns = [
         row[0]
         for row in conn.execute(
@@ -79,7 +84,10 @@ def inputs_fingerprint(conn: duckdb.DuckDBPyConnection, manifest: dict[str, Any]
         for unique_id, macro in manifest.get("macros", {}).items()
         if macro.get("package_name") == project
     )
-    payload = json.dumps({"rules": [list(map(str, row)) for row in rules], "code": code}, sort_keys=True)
+    payload = json.dumps(
+        {"rules": [list(map(str, row)) for row in rules], "code": code, "vocabularies": vocabularies.load()},
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -94,7 +102,7 @@ def plan_build(conn: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> Bui
     if last is None:
         return BuildPlan(FULL, "no complete build yet", None, loaded_through, fingerprint)
     if last[1] != fingerprint:
-        return BuildPlan(FULL, "the rules or the models' code changed", None, loaded_through, fingerprint)
+        return BuildPlan(FULL, "the rules, the models' code or the vocabularies changed", None, loaded_through, fingerprint)
     return BuildPlan(
         CHANGES, f"files loaded after file id {last[0] or 0}", last[0] or 0, loaded_through, fingerprint
     )

@@ -55,6 +55,7 @@ from pathlib import Path
 import duckdb
 
 from .sqltext import quote_literal
+from .vocabularies import CLOSED_STAGES, EVENT_TYPES as CONTRACT_EVENT_TYPES, FREE_MAIL_DOMAINS, check_subset
 
 __all__ = ["generate", "generate_increment", "ENTITY_FILES"]
 
@@ -98,6 +99,7 @@ EVENT_TYPES = {
     "event_attendance": (2, 5, 0.95),
     "demo_request": (2, None, 0.0),
 }
+check_subset("baton.generate EVENT_TYPES", EVENT_TYPES, CONTRACT_EVENT_TYPES, every=True)
 
 TARGET_INDUSTRIES = [
     "Financial Services", "Banking", "Insurance", "Software",
@@ -115,6 +117,10 @@ OTHER_TITLES = [
     "Customer Success Manager", "Office Manager",
 ]
 FREE_MAIL = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "gmx.net", "proton.me", "aol.com"]
+check_subset("baton.generate FREE_MAIL", FREE_MAIL, FREE_MAIL_DOMAINS)
+# The stages that close a deal, as written: canonical, or spelled as a CRM shows them (`Closed Won`).
+WON, LOST = (quote_literal(stage) for stage in CLOSED_STAGES)
+WON_SPELLED, LOST_SPELLED = (quote_literal(stage.replace("_", " ").title()) for stage in CLOSED_STAGES)
 FIRST_NAMES = [
     "Ana", "Bob", "Carla", "Dan", "Erin", "Farid", "Gina", "Hank", "Ivan", "Julia", "Kenji", "Lena",
     "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Ryan", "Sofia", "Tomas", "Uma", "Victor", "Wen",
@@ -437,8 +443,8 @@ def _deals_sql(index_source: str, n_leads: int, n_accounts: int, n_deals: int) -
                'A-' || lpad(a::VARCHAR, 7, '0') AS account_id,
                {_pick(NAME_WORDS, "h(d, 'd_n1')")} || ' ' || {_pick(["pilot", "platform", "expansion", "renewal", "rollout"], "h(d, 'd_n2')")} || ' ' || d AS deal_name,
                CASE WHEN closed THEN created_s + duration_s END AS closed_s,
-               CASE WHEN closed AND won THEN CASE WHEN u(d, 'd_sp') < 0.1 THEN 'Closed Won' ELSE 'closed_won' END
-                    WHEN closed THEN CASE WHEN u(d, 'd_sp') < 0.1 THEN 'Closed Lost' ELSE 'closed_lost' END
+               CASE WHEN closed AND won THEN CASE WHEN u(d, 'd_sp') < 0.1 THEN {WON_SPELLED} ELSE {WON} END
+                    WHEN closed THEN CASE WHEN u(d, 'd_sp') < 0.1 THEN {LOST_SPELLED} ELSE {LOST} END
                     ELSE {_pick(OPEN_STAGES, "h(d, 'd_stage')")}
                END AS stage,
                {amount} AS amount,
@@ -464,7 +470,7 @@ def _deal_file_select(where: str, resent: str = "false") -> str:
                CASE WHEN {resent} AND closed_s IS NULL
                     THEN {_iso(f"greatest(created_s, {END_S} - floor(u(d, 'd_rc') * {5 * DAY_S}))")}
                     ELSE {_iso("closed_s")} END AS closed_at,
-               CASE WHEN {resent} AND closed_s IS NULL THEN CASE WHEN u(d, 'd_rw') < 0.5 THEN 'closed_won' ELSE 'closed_lost' END
+               CASE WHEN {resent} AND closed_s IS NULL THEN CASE WHEN u(d, 'd_rw') < 0.5 THEN {WON} ELSE {LOST} END
                     ELSE stage END AS stage,
                (CASE WHEN {resent} AND closed_s IS NOT NULL THEN round(amount * 1.1 / 500) * 500 ELSE amount END)::BIGINT AS amount,
                originating_lead_id
@@ -764,7 +770,7 @@ def generate_increment(out: Path, leads: int, seed: int, day: str, progress: Cal
             f"""SELECT deal_id, account_id, deal_name, {_iso("created_s")} AS created_at,
                        CASE WHEN {closes} THEN {_iso(f"greatest(created_s, {day_s} + floor(u(d, 'inc_t') * {DAY_S}))")}
                             ELSE {_iso("closed_s")} END AS closed_at,
-                       CASE WHEN {closes} THEN CASE WHEN u(d, 'inc_won') < 0.45 THEN 'closed_won' ELSE 'closed_lost' END
+                       CASE WHEN {closes} THEN CASE WHEN u(d, 'inc_won') < 0.45 THEN {WON} ELSE {LOST} END
                             WHEN closed_s IS NULL THEN 'negotiation'
                             ELSE stage END AS stage,
                        (round(amount * (0.8 + 0.4 * u(d, 'inc_amt')) / 500) * 500)::BIGINT AS amount,

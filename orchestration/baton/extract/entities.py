@@ -11,6 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+# The event types and the closed stages are written once, in dbt_project.yml (vars).
+from ..vocabularies import CLOSED_STAGES, EVENT_TYPES
+
+__all__ = ["CLOSED_STAGES", "ENTITIES", "EVENT_TYPES", "Column", "Entity", "Kind"]
+
 
 class Kind(str, Enum):
     TEXT = "text"
@@ -27,22 +32,6 @@ class Kind(str, Enum):
 
 
 _SQL_TYPES = {Kind.INTEGER: "BIGINT", Kind.NUMBER: "DOUBLE", Kind.TIMESTAMP: "TIMESTAMP", Kind.DATE: "DATE"}
-
-EVENT_TYPES: tuple[str, ...] = (
-    "webinar_registration",
-    "webinar_attendance",
-    "ebook_download",
-    "ad_click",
-    "blog_view",
-    "newsletter_open",
-    "email_click",
-    "website_visit",
-    "form_submission",
-    "event_attendance",
-    "demo_request",
-)
-
-CLOSED_STAGES: tuple[str, ...] = ("closed_won", "closed_lost")
 
 
 @dataclass(frozen=True)
