@@ -25,13 +25,6 @@
     {{ normalize_domain("nullif(regexp_extract(" ~ email_column ~ ", '@([^@]*)$', 1), '')") }}
 {%- endmacro %}
 
-{#- Free-mail providers: their email domains say nothing about the employer. -#}
-{% macro free_mail_domains() -%}
-    ['gmail.com', 'googlemail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'live.com',
-     'msn.com', 'icloud.com', 'me.com', 'aol.com', 'proton.me', 'protonmail.com', 'gmx.com',
-     'gmx.net', 'mail.com', 'yandex.com']
-{%- endmacro %}
-
 {#- Free text compared as a category (industry): lower-cased and trimmed. -#}
 {% macro normalize_category(column) -%}
     nullif(lower(trim({{ column }})), '')

@@ -1,19 +1,53 @@
-{#- Nightly builds rebuild only what the files loaded since the last complete
+{#- The incremental strategy `change_set` (docs/incremental.md).
+
+    Nightly builds rebuild only what the files loaded since the last complete
     build changed (docs/performance.md, "Incremental models").
 
     `baton run` records every complete build in `audit.dbt_builds` with the
     load ledger's last file id it included, and runs dbt with the var
     `baton_incremental`. An incremental model then deletes the keys its change
-    set names (a pre-hook, in the same transaction as the insert) and inserts
-    them again, recomputed from the current inputs; keys that no longer exist
-    are deleted and not re-inserted. Without the var (a hand-run `dbt build`),
-    or on `--full-refresh`, an incremental model is rebuilt whole. `baton run`
+    set names and inserts them again, recomputed from the current inputs, in
+    one transaction (the strategy below); keys that no longer exist are
+    deleted and not re-inserted. Without the var (a hand-run `dbt build`), or
+    on `--full-refresh`, an incremental model is rebuilt whole. `baton run`
     passes `--full-refresh` itself when what every key depends on changed: the
     rules, or the models' code.
     The file id is read from the warehouse, not passed as a var: a var whose
     value changes every night would make dbt parse the whole project again
-    every night. -#}
+    every night.
 
+    A model uses it with
+
+        config(materialized='incremental', incremental_strategy='change_set',
+               unique_key='<key column>', meta={'change_set': '<change set macro>'})
+
+    and filters the rows it computes with the same key and change set:
+    `where {{ is_to_rebuild('<key column>', <change set macro>()) }}`. -#}
+
+{#- dbt calls this (get_incremental_<strategy>_sql) for an incremental run of a
+    model whose table exists (not on its first build, nor on --full-refresh:
+    dbt then creates the table whole from the model's query). dbt has already
+    written the model's rows to `temp_relation`; the delete and the insert run
+    as one statement inside the transaction dbt commits after it. -#}
+{% macro get_incremental_change_set_sql(arg_dict) -%}
+    {%- set key_column = arg_dict['unique_key'] -%}
+    {%- set change_set = (config.get('meta') or {}).get('change_set') -%}
+    {%- if key_column is none or key_column is not string or change_set is none -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_strategy 'change_set' needs unique_key (one column) and meta.change_set "
+            ~ "(one of " ~ change_set_names() | join(', ') ~ ") in the config of " ~ this
+        ) }}
+    {%- endif -%}
+    delete from {{ arg_dict['target_relation'] }}
+    {%- if rebuilds_changes_only() %}
+    where {{ key_column }} in ({{ change_set_query(change_set) }})
+    {%- endif %};
+    {{ get_insert_into_sql(arg_dict['target_relation'], arg_dict['temp_relation'], arg_dict['dest_columns']) }}
+{%- endmacro %}
+
+{#- The last load-ledger file id the last complete build included: what this
+    build's change sets are measured from. None when this build rebuilds every
+    incremental model whole (no var, --full-refresh, no complete build yet). -#}
 {% macro built_through_file_id() -%}
     {%- if not execute or not var('baton_incremental', false) or flags.FULL_REFRESH -%}
         {{ return(none) }}
@@ -33,14 +67,6 @@
 {#- True when this model rebuilds only the keys of its change set. -#}
 {% macro rebuilds_changes_only() -%}
     {{ return(not _in_unit_test() and is_incremental() and built_through_file_id() is not none) }}
-{%- endmacro %}
-
-{#- Pre-hook of an incremental model: drop the rows about to be rebuilt. -#}
-{% macro delete_rows_to_rebuild(key_column, keys_query) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        {%- if rebuilds_changes_only() %} where {{ key_column }} in ({{ keys_query }}){% endif %}
-    {%- endif -%}
 {%- endmacro %}
 
 {#- A filter on the rows an incremental model computes. -#}
@@ -100,5 +126,23 @@
     union all
     select deal_id from {{ ref('stg_deals') }}
     where exists (select 1 from {{ ref('stg_campaigns') }} where _file_id > {{ built_through_file_id() or 0 }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The change sets a model can name in meta.change_set, by name. -#}
+{% macro change_set_names() -%}
+    {{ return(['changed_person_keys', 'changed_lead_records', 'changed_lead_ids', 'changed_deal_ids', 'changed_attribution_deal_ids']) }}
+{%- endmacro %}
+
+{% macro change_set_query(name) -%}
+    {%- if name == 'changed_person_keys' -%} {{ changed_person_keys() }}
+    {%- elif name == 'changed_lead_records' -%} {{ changed_lead_records() }}
+    {%- elif name == 'changed_lead_ids' -%} {{ changed_lead_ids() }}
+    {%- elif name == 'changed_deal_ids' -%} {{ changed_deal_ids() }}
+    {%- elif name == 'changed_attribution_deal_ids' -%} {{ changed_attribution_deal_ids() }}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "unknown change set '" ~ name ~ "' in meta.change_set of " ~ this ~ " (one of " ~ change_set_names() | join(', ') ~ ")"
+        ) }}
     {%- endif -%}
 {%- endmacro %}

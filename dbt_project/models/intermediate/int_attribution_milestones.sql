@@ -12,8 +12,9 @@
 -- deal when a campaigns file arrived: channels).
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_rows_to_rebuild('deal_id', changed_attribution_deal_ids()) }}",
+    incremental_strategy='change_set',
+    unique_key='deal_id',
+    meta={'change_set': 'changed_attribution_deal_ids'},
 ) }}
 with touches as (
     select * from {{ ref('int_attribution_touches') }}

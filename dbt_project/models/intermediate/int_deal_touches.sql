@@ -6,8 +6,9 @@
 -- Incremental: a nightly build recomputes the deals in int_deal_changes.
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_rows_to_rebuild('deal_id', changed_deal_ids()) }}",
+    incremental_strategy='change_set',
+    unique_key='deal_id',
+    meta={'change_set': 'changed_deal_ids'},
 ) }}
 
 with deals as (

@@ -2,8 +2,9 @@
 -- Incremental: a nightly build remaps only the records of changed persons.
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_rows_to_rebuild('record_lead_id', changed_lead_records()) }}",
+    incremental_strategy='change_set',
+    unique_key='record_lead_id',
+    meta={'change_set': 'changed_lead_records'},
 ) }}
 
 select

@@ -4,8 +4,9 @@
 -- Incremental like int_leads_enriched (the same leads are recomputed).
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_rows_to_rebuild('lead_id', changed_lead_ids()) }}",
+    incremental_strategy='change_set',
+    unique_key='lead_id',
+    meta={'change_set': 'changed_lead_ids'},
 ) }}
 
 with leads as (

@@ -5,8 +5,9 @@
 -- every lead when an accounts file arrived.
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_rows_to_rebuild('lead_id', changed_lead_ids()) }}",
+    incremental_strategy='change_set',
+    unique_key='lead_id',
+    meta={'change_set': 'changed_lead_ids'},
 ) }}
 
 with persons as (

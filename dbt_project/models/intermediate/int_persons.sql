@@ -5,8 +5,9 @@
 -- Incremental: a nightly build recomputes only the persons in int_lead_changes.
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_rows_to_rebuild('person_key', changed_person_keys()) }}",
+    incremental_strategy='change_set',
+    unique_key='person_key',
+    meta={'change_set': 'changed_person_keys'},
 ) }}
 
 {%- set attributes = ['first_name', 'last_name', 'job_title', 'company_name', 'company_domain', 'employee_count', 'industry', 'country'] %}
@@ -80,7 +81,7 @@ select
     coalesce(
         company_domain,
         case
-            when not list_contains({{ free_mail_domains() }}, {{ email_domain('email') }})
+            when not list_contains({{ sql_list('free_mail_domains') }}, {{ email_domain('email') }})
                 then {{ email_domain('email') }}
         end
     ) as domain,

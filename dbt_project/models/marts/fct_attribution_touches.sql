@@ -5,9 +5,10 @@
 -- deal when a campaigns file arrived: channels).
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='change_set',
+    unique_key='deal_id',
     on_schema_change='fail',
-    pre_hook="{{ delete_rows_to_rebuild('deal_id', changed_attribution_deal_ids()) }}",
+    meta={'change_set': 'changed_attribution_deal_ids'},
 ) }}
 {%- set attribution_models = attribution_models() %}
 with touches as (

@@ -1,9 +1,10 @@
 -- Incremental like int_leads_enriched (the same leads are recomputed).
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='change_set',
+    unique_key='lead_id',
     on_schema_change='fail',
-    pre_hook="{{ delete_rows_to_rebuild('lead_id', changed_lead_ids()) }}",
+    meta={'change_set': 'changed_lead_ids'},
 ) }}
 
 select

@@ -10,8 +10,8 @@ select
     closed_at,
     stage,
     amount,
-    stage = 'closed_won' as is_won,
-    stage in ('closed_won', 'closed_lost') as is_closed,
+    stage = {{ sql_literal(var('won_stage')) }} as is_won,
+    stage in ({{ sql_literal(var('won_stage')) }}, {{ sql_literal(var('lost_stage')) }}) as is_closed,
     originating_lead_id,
     _file_id
 from current_records
