@@ -1,6 +1,6 @@
 """Baton benchmarks: `python -m benchmarks [--scale S|M|tiny] [--leads N] [--format csv|parquet] [--keep DIR]`.
 
-For each scale: generate a landing folder (baton.generate), then time
+For each scale: generate a landing folder (baton.dev.generate), then time
 
   (a) the hand-written reference SQL of the core marts (benchmarks/reference_marts.sql)
       in a fresh DuckDB process,
@@ -147,7 +147,7 @@ def source_sql(landing: Path, entity: str, fmt: str) -> str:
 def sql_literal(value) -> str:
     """A constant as DuckDB literal text: text quoted (quotes doubled), lists as list literals,
     numbers and dates as quoted text for the caller to CAST (exact, whatever the value)."""
-    from baton.sqltext import quote_literal
+    from baton.lib.sqltext import quote_literal
 
     if value is None:
         return "NULL"
@@ -164,8 +164,8 @@ def rules_constants(rules_file: Path, as_of: str) -> dict[str, str]:
     """Each column of the `config.rules` row a run with `rules_file` gives the models, as a typed
     SQL literal: Baton writes the row (load_rules, write_rules_table), the reference reads it back."""
     import duckdb
-    from baton.rules import load_rules
-    from baton.rules_table import write_rules_table
+    from baton.lib.rules import load_rules
+    from baton.lib.rules_table import write_rules_table
 
     conn = duckdb.connect()
     try:
@@ -183,7 +183,7 @@ def rules_constants(rules_file: Path, as_of: str) -> dict[str, str]:
 def reference_script(landing: Path, as_of: str, fmt: str, rules_file: Path = RULES_FILE) -> str:
     """reference_marts.sql with its placeholders filled in: @SOURCE(entity), @AS_OF, @RULE(column)
     (a column of the rules row, rules_constants) and @VOCAB(var) (a var of dbt_project.yml)."""
-    from baton import vocabularies
+    from baton.lib import vocabularies
 
     rules = rules_constants(rules_file, as_of)
     vocabulary = vocabularies.load()
@@ -346,7 +346,7 @@ def _public(result: dict) -> dict:
 
 
 def bench_scale(name: str, leads: int, fmt: str, work: Path, seed: int, as_of: str, say) -> dict:
-    from baton.generate import generate, generate_increment
+    from baton.dev.generate import generate, generate_increment
 
     landing = work / "landing"
     if landing.exists():
@@ -465,7 +465,7 @@ def render_markdown(report: dict) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        "Each scale: generate a landing folder (`baton.generate.generate`), then",
+        "Each scale: generate a landing folder (`baton.dev.generate.generate`), then",
         "(a) the hand-written reference SQL of the three core marts (`benchmarks/reference_marts.sql`) in a fresh",
         "DuckDB process; (b) `baton run` into an empty warehouse; (c) one nightly drop",
         "(`generate_increment`) and `baton run` again on the same warehouse. `BATON_AS_OF` "
@@ -539,7 +539,7 @@ def render_markdown(report: dict) -> str:
     if report["scales"]:
         s = report["scales"][0]
         lines += [
-            f"- generate: `python -c \"from baton.generate import generate; generate(Path(<tmp>/landing), {s['leads']}, fmt='{s['format']}', seed={s['seed']})\"`",
+            f"- generate: `python -c \"from baton.dev.generate import generate; generate(Path(<tmp>/landing), {s['leads']}, fmt='{s['format']}', seed={s['seed']})\"`",
             "- reference: `python -c <duckdb.connect(<tmp>/reference.duckdb).execute(reference_marts.sql with @SOURCE/@AS_OF/@RULE/@VOCAB filled in)>`",
             f"- full: `BATON_LANDING_DIR=<tmp>/landing BATON_DUCKDB_PATH=<tmp>/warehouse/baton.duckdb BATON_AS_OF={s['as_of']} DAGSTER_HOME=<tmp>/dagster_home baton run`",
             f"- incremental: `generate_increment(<tmp>/landing, {s['leads']}, {s['seed']}, '{INCREMENT_DAY}')`, then the same `baton run`",

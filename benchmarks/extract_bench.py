@@ -50,8 +50,8 @@ HEADER = "event_id,lead_id,email,event_type,campaign_id,asset_name,occurred_at"
 
 def _fields(i: str) -> str:
     """The CSV line of event number `i` (an SQL expression), all fields valid."""
-    from baton.sqltext import quote_literal
-    from baton.vocabularies import EVENT_TYPES
+    from baton.lib.sqltext import quote_literal
+    from baton.lib.vocabularies import EVENT_TYPES
 
     types = "[" + ", ".join(quote_literal(t) for t in EVENT_TYPES) + "]"
     i = f"({i})"
@@ -127,7 +127,7 @@ def _load(
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "orchestration"))
     import duckdb
 
-    from baton.extract.loader import load_entity
+    from baton.lib.extract.loader import load_entity
 
     database = work / "bench.duckdb"
     for stale in (database, Path(str(database) + ".wal")):

@@ -46,7 +46,7 @@ touches, the two story events in quarantine, every file loaded, every SAL
 verdict and pipeline category present. A broken story exits 1. Run it with
 the project's Python (`.venv/bin/python`): it needs `baton` (the event types,
 closed stages and free-mail providers it may write come from the vocabularies
-of dbt_project/dbt_project.yml, through baton.vocabularies).
+of dbt_project/dbt_project.yml, through baton.lib.vocabularies).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from baton.vocabularies import CLOSED_STAGES, EVENT_TYPES as CONTRACT_EVENT_TYPES, FREE_MAIL_DOMAINS, check_subset
+from baton.lib.vocabularies import CLOSED_STAGES, EVENT_TYPES as CONTRACT_EVENT_TYPES, FREE_MAIL_DOMAINS, check_subset
 
 # --------------------------------------------------------------------------
 # Constants

@@ -8,7 +8,9 @@ import json
 import duckdb
 import pytest
 
-from baton import dbt_builds, vocabularies
+from baton.lib import dbt_builds
+
+from baton.lib import vocabularies
 
 MANIFEST = {
     "metadata": {"project_name": "baton"},

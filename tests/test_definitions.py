@@ -69,7 +69,9 @@ def test_blocking_balance_check_and_retrying_extract() -> None:
 def test_manifest_is_reparsed_only_when_the_dbt_project_changed() -> None:
     import os
 
-    from baton.project import baton_dbt_project, manifest_is_current, prepare_manifest
+    from baton.defs.project import baton_dbt_project
+
+    from baton.lib.dbt_cli import manifest_is_current, prepare_manifest
 
     manifest = prepare_manifest(force=True)
     assert manifest_is_current()
@@ -86,9 +88,10 @@ def test_the_dbt_resource_skips_dagster_dbt_s_version_subprocess_and_in_process_
     renames them, the overrides would silently stop working (and cost ~2.5 s per run again)."""
     from dagster_dbt import DbtCliResource
 
-    from baton.dbt_resource import BatonDbtCliResource
+    from baton.defs.dbt_resource import BatonDbtCliResource
     from baton.definitions import defs
-    from baton.project import baton_dbt_project, dbt_executable
+    from baton.defs.project import baton_dbt_project
+    from baton.lib.dbt_cli import dbt_executable
 
     assert isinstance(DbtCliResource.__dict__.get("_cli_version"), cached_property)
     assert callable(DbtCliResource.__dict__.get("_initialize_dbt_core_adapter"))

@@ -306,7 +306,7 @@ def test_story_attribution_abm_and_funnel_match_hand_computation(built_warehouse
 def test_materialization_metadata_counts_tables_and_skips_views(built_warehouse: Path) -> None:
     import dagster as dg
 
-    from baton.assets.metrics import model_metadata
+    from baton.defs.metrics import model_metadata
 
     with duckdb.connect(str(built_warehouse), read_only=True) as conn:
         leads, sals, undetermined = conn.execute(

@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from baton.extract import loader
-from baton.extract.loader import FileLoad, load_entity
+from baton.lib.extract import loader
+from baton.lib.extract.loader import FileLoad, load_entity
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hostile"
 LEADS_HEADER = "lead_id,email,lead_source,created_at\n"

@@ -1,4 +1,4 @@
-"""The synthetic landing folder generators (baton.generate, scripts/generate_sample.py) and the
+"""The synthetic landing folder generators (baton.dev.generate, scripts/generate_sample.py) and the
 benchmark harness smoke test."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from baton.extract.entities import ENTITIES, EVENT_TYPES
-from baton.extract.loader import load_entity
-from baton.generate import ENTITY_FILES, generate, generate_increment
-from baton.vocabularies import CLOSED_STAGES, FREE_MAIL_DOMAINS
+from baton.lib.extract.entities import ENTITIES, EVENT_TYPES
+from baton.lib.extract.loader import load_entity
+from baton.dev.generate import ENTITY_FILES, generate, generate_increment
+from baton.lib.vocabularies import CLOSED_STAGES, FREE_MAIL_DOMAINS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 N = 2000

@@ -273,7 +273,7 @@ def test_generated_nights_equal_one_full_build(tmp_path: Path) -> None:
     """The same comparison on generated data (5,000 leads, 100,000 events): merged persons, deals
     with several contacts, re-sent leads and deals, a day's events for new and old leads, an as-of
     date that moves each night."""
-    from baton.generate import generate, generate_increment
+    from baton.dev.generate import generate, generate_increment
 
     generated = tmp_path / "generated"
     generate(generated, 5000, seed=11, progress=lambda _: None)

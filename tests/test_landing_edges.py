@@ -27,9 +27,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from baton.extract import errors, loader, readers
-from baton.extract.landing import strays
-from baton.extract.loader import FileLoad, load_entity
+from baton.lib.extract import errors, loader, readers
+from baton.lib.extract.landing import strays
+from baton.lib.extract.loader import FileLoad, load_entity
 # `conn` (a balanced in-memory warehouse) and `landing` are test_extract's fixtures.
 from test_extract import FIXTURES, LEADS_HEADER, assert_balanced, conn, landing, ledger, load, put, quarantine, raw  # noqa: F401
 

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from baton.cli import ui_command
-from baton.freshness import newest_file_age_days
-from baton.resources import connect
+from baton.lib.freshness import newest_file_age_days
+from baton.lib.warehouse import connect
 from conftest import REPO_ROOT, baton_env, run_baton
 
 

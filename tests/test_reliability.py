@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from baton.serving import publish
+from baton.lib.serving import publish
 from conftest import BATON, REPO_ROOT, baton_env, run_baton
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import yaml
 
-from baton.rules import (
+from baton.lib.rules import (
     KNOWN_SAL_RULES,
     SCHEMA_PATH,
     Rules,
@@ -25,7 +25,7 @@ from baton.rules import (
     json_schema,
     load_rules,
 )
-from baton.rules_table import config_columns, write_rules_table
+from baton.lib.rules_table import config_columns, write_rules_table
 
 VALID = """\
 version: "t-1"
@@ -366,7 +366,7 @@ def test_rules_table_of_a_file_without_optional_rules(tmp_path: Path) -> None:
 def test_published_schema_is_up_to_date() -> None:
     published = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert published == json_schema(), (
-        f"{SCHEMA_PATH} is out of date with the Rules model: regenerate it with `python -m baton.rules`"
+        f"{SCHEMA_PATH} is out of date with the Rules model: regenerate it with `python -m baton.lib.rules`"
     )
 
 

@@ -16,8 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from baton import cli, settings
-from baton.preflight import SettingsError, check_database_path, check_landing
+from baton import cli
+
+from baton.lib import settings
+from baton.lib.preflight import SettingsError, check_database_path, check_landing
 from conftest import BATON, REPO_ROOT, baton_env, run_baton
 
 EXIT_FILES_FAILED = 3
@@ -234,7 +236,7 @@ def test_rules_diff_holds_the_runs_writer_lock_while_it_reads(tmp_path: Path, mo
                 seen["locked"] = True
         raise SystemExit(0)
 
-    monkeypatch.setattr("baton.whatif.evaluate", evaluate)
+    monkeypatch.setattr("baton.lib.whatif.evaluate", evaluate)
     with pytest.raises(SystemExit):
         cli.main(["rules", "diff", str(REPO_ROOT / "rules" / "default.yml")])
     assert seen == {"locked": True}

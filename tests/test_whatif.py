@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from baton.whatif import evaluate, render
+from baton.lib.whatif import evaluate, render
 from conftest import REPO_ROOT, baton_env, run_baton
 
 pytestmark = pytest.mark.slow

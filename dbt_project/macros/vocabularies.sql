@@ -1,5 +1,5 @@
 {#- The contract's vocabularies are project vars (dbt_project.yml `vars:`), which
-    Python reads too (orchestration/baton/vocabularies.py). These two macros write
+    Python reads too (orchestration/baton/lib/vocabularies.py). These two macros write
     a var's values into SQL as quoted literals. -#}
 
 {#- One text value as a SQL string literal. -#}

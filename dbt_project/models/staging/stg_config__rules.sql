@@ -1,6 +1,6 @@
 -- The rules file (validated by Python) and the as-of date of the run: one row.
 -- Every column of config.rules is a setting of the rules model
--- (orchestration/baton/rules.py), so a new SAL rule's settings arrive here
+-- (orchestration/baton/lib/rules.py), so a new SAL rule's settings arrive here
 -- without being listed. The file's path is provenance, not definition.
 select
     * exclude (rules_path),

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import duckdb
 
-from . import settings
-from .project import dbt_executable
-from .rules import load_rules
-from .rules_table import write_rules_table
-from .sqltext import quote_literal
+from baton.lib import settings
+from baton.lib.dbt_cli import dbt_executable
+from baton.lib.rules import load_rules
+from baton.lib.rules_table import write_rules_table
+from baton.lib.sqltext import quote_literal
 
 # The models between the rules table and the verdict, in dependency order.
 RULE_CHAIN = ("stg_config__rules", "int_job_function_keywords", "int_leads_enriched", "int_lead_sal_evaluation")

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from .. import settings
-from ..resources import WarehouseResource
-from ..extract.status import blocking_problems
-from ..serving import publish
-from .dbt import baton_dbt_models
+from baton.lib import settings
+from baton.defs.resources import WarehouseResource
+from baton.lib.extract.status import blocking_problems
+from baton.lib.serving import publish
+from baton.defs.transform import baton_dbt_models
 
 MART_KEYS = sorted((key for key in baton_dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.path)
 

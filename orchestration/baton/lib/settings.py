@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SAMPLE_LANDING_DIR = REPO_ROOT / "seeds"
 DEFAULT_SETTLE_SECONDS = 60.0

@@ -110,12 +110,12 @@ from pathlib import Path
 
 import duckdb
 
-from . import readers
-from .entities import CLOSED_STAGES, ENTITIES, EVENT_TYPES, Entity, Kind
-from ..faults import crash_point
-from ..sqltext import quote_ident, quote_literal
-from .errors import FileRejected, is_transient
-from .landing import LandingFile, content_hash, discover
+from baton.lib.extract import readers
+from baton.lib.extract.entities import CLOSED_STAGES, ENTITIES, EVENT_TYPES, Entity, Kind
+from baton.dev.faults import crash_point
+from baton.lib.sqltext import quote_ident, quote_literal
+from baton.lib.extract.errors import FileRejected, is_transient
+from baton.lib.extract.landing import LandingFile, content_hash, discover
 
 __all__ = ["TERMINAL", "FileLoad", "FileRejected", "ensure_warehouse", "load_entity", "skip_file"]
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
-from . import settings
+from baton.lib import settings
 
 
 EXIT_CODES = """exit status:
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "skip":
         return skip(args.file)
     if args.command == "generate":
-        from .generate import generate
+        from baton.dev.generate import generate
 
         counts = generate(args.out, args.leads, args.format, args.seed, progress=_say)
         _say(", ".join(f"{entity} {rows:,}" for entity, rows in counts.items()))
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ui":
         return ui(args.host, args.port)
     if args.command == "parse":
-        from .project import prepare_manifest
+        from baton.lib.dbt_cli import prepare_manifest
 
         print(prepare_manifest(force=True))
         return 0
@@ -128,7 +128,7 @@ def ui_command(host: str, port: str) -> list[str]:
 
 
 def ui(host: str, port: str) -> int:
-    from .project import prepare_manifest
+    from baton.lib.dbt_cli import prepare_manifest
 
     settings.pin_environment()
     prepare_manifest()
@@ -142,9 +142,9 @@ def ui(host: str, port: str) -> int:
 
 
 def rules_diff(proposed: Path, out: Path | None) -> int:
-    from .resources import exclusive_lock
-    from .rules import RulesError
-    from .whatif import evaluate, render
+    from baton.lib.warehouse import exclusive_lock
+    from baton.lib.rules import RulesError
+    from baton.lib.whatif import evaluate, render
 
     settings.pin_environment()
     warehouse = settings.duckdb_path()
@@ -170,9 +170,9 @@ def skip(file: Path) -> int:
     import getpass
     import socket
 
-    from .extract.loader import skip_file
-    from .preflight import SettingsError, WarehouseLocked, check_database_path
-    from .resources import connect, exclusive_lock
+    from baton.lib.extract.loader import skip_file
+    from baton.lib.preflight import SettingsError, WarehouseLocked, check_database_path
+    from baton.lib.warehouse import connect, exclusive_lock
 
     settings.pin_environment()
     warehouse = settings.duckdb_path()
@@ -202,8 +202,8 @@ def _say(message: str) -> None:
 
 
 def run() -> int:
-    from .preflight import SettingsError, check_paths
-    from .rules import RulesError, load_rules
+    from baton.lib.preflight import SettingsError, check_paths
+    from baton.lib.rules import RulesError, load_rules
 
     started = time.monotonic()
     settings.pin_environment()
@@ -224,22 +224,22 @@ def run() -> int:
     _say(f"rules          {rules.path} (version {rules.version}), as of {as_of}")
     if not settings.verbose():
         _say(f"dbt log        {settings.log_dir()}/dbt-<run id>.log")
-    from .extract.entities import ENTITIES
-    from .extract.landing import strays
+    from baton.lib.extract.entities import ENTITIES
+    from baton.lib.extract.landing import strays
 
     for name in strays(settings.landing_dir(), list(ENTITIES)):
         _say(f"not read: {name} in the landing folder is no entity's (entity folders: {', '.join(ENTITIES)})")
 
-    from .project import prepare_manifest
+    from baton.lib.dbt_cli import prepare_manifest
 
     prepare_manifest()
 
     import dagster as dg
 
-    from .assets.raw import FILES_LOADED_CHECK, PROBLEM_FILES_METADATA
-    from .definitions import defs
-    from .progress import LiveProgress, failures
-    from .resources import exclusive_lock
+    from baton.defs.ingest import FILES_LOADED_CHECK, PROBLEM_FILES_METADATA
+    from baton.definitions import defs
+    from baton.cli.progress import LiveProgress, failures
+    from baton.lib.warehouse import exclusive_lock
 
     # Two runs starting at once on a new Dagster home would both create its
     # SQLite tables; the first creates them, the second waits a moment.

@@ -5,16 +5,16 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from .. import settings
-from ..extract.entities import ENTITIES, Entity
-from ..faults import crash_point, fail_once_point
-from ..freshness import freshness_days, newest_file_age_days
-from ..extract.loader import load_entity
-from ..extract.status import BLOCKING_STATUSES, REPORTED_STATUSES, record_landing_status
-from ..preflight import SettingsError, check_landing
-from ..rules import load_rules
-from .balance import rows_balance_problems
-from ..resources import WarehouseResource
+from baton.lib import settings
+from baton.lib.extract.entities import ENTITIES, Entity
+from baton.dev.faults import crash_point, fail_once_point
+from baton.lib.freshness import freshness_days, newest_file_age_days
+from baton.lib.extract.loader import load_entity
+from baton.lib.extract.status import BLOCKING_STATUSES, REPORTED_STATUSES, record_landing_status
+from baton.lib.preflight import SettingsError, check_landing
+from baton.lib.rules import load_rules
+from baton.lib.extract.balance import rows_balance_problems
+from baton.defs.resources import WarehouseResource
 
 ROWS_BALANCE_CHECK = "rows_balance"
 FRESHNESS_CHECK = "landing_freshness"

@@ -19,7 +19,7 @@ from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 import duckdb
 from pydantic import BaseModel
 
-from .rules import Column, Rules
+from baton.lib.rules import Column, Rules
 
 _SQL_TYPES: dict[Any, str] = {str: "VARCHAR", float: "DOUBLE", int: "INTEGER", bool: "BOOLEAN", dt.date: "DATE"}
 

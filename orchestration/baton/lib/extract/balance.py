@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from ..extract.entities import ENTITIES
+from baton.lib.extract.entities import ENTITIES
 
 
 def rows_balance_problems(conn: duckdb.DuckDBPyConnection, entity: str) -> list[str]:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from .faults import crash_point
-from .sqltext import quote_ident, quote_literal
+from baton.dev.faults import crash_point
+from baton.lib.sqltext import quote_ident, quote_literal
 
 # Tables published besides every table of the `marts` schema (no personal data in them).
 EXTRA_TABLES = (("audit", "load_ledger"),)

@@ -1,9 +1,5 @@
-"""The dbt project, on its own so that importing it is cheap and side-effect free.
-
-`@dbt_assets` reads `manifest.json` when the Definitions load: `baton run`,
-the tests and CI call `prepare_manifest()` first; `dagster dev` relies on
-`prepare_if_dev()`.
-"""
+"""The dbt command of this environment, and the manifest the Dagster definitions load
+(`prepare_manifest` parses the project when a file of it is newer than the manifest)."""
 
 from __future__ import annotations
 
@@ -13,12 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from baton.lib.settings import DBT_PROJECT_DIR
 
-from .settings import DBT_PROJECT_DIR
-
-baton_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-baton_dbt_project.prepare_if_dev()
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def dbt_executable() -> str:
@@ -40,7 +33,7 @@ def _project_files() -> list[Path]:
 
 
 def manifest_is_current() -> bool:
-    manifest = baton_dbt_project.manifest_path
+    manifest = MANIFEST_PATH
     if not manifest.exists():
         return False
     built = manifest.stat().st_mtime
@@ -51,10 +44,10 @@ def prepare_manifest(force: bool = False) -> Path:
     """Parse the dbt project unless the manifest is newer than every project file
     (it describes models and tests, not data: nothing else changes it)."""
     if not force and manifest_is_current():
-        return baton_dbt_project.manifest_path
+        return MANIFEST_PATH
     env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     command = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{completed.stdout}\n{completed.stderr}")
-    return baton_dbt_project.manifest_path
+    return MANIFEST_PATH

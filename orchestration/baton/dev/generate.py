@@ -54,8 +54,8 @@ from pathlib import Path
 
 import duckdb
 
-from .sqltext import quote_literal
-from .vocabularies import CLOSED_STAGES, EVENT_TYPES as CONTRACT_EVENT_TYPES, FREE_MAIL_DOMAINS, check_subset
+from baton.lib.sqltext import quote_literal
+from baton.lib.vocabularies import CLOSED_STAGES, EVENT_TYPES as CONTRACT_EVENT_TYPES, FREE_MAIL_DOMAINS, check_subset
 
 __all__ = ["generate", "generate_increment", "ENTITY_FILES"]
 
@@ -99,7 +99,7 @@ EVENT_TYPES = {
     "event_attendance": (2, 5, 0.95),
     "demo_request": (2, None, 0.0),
 }
-check_subset("baton.generate EVENT_TYPES", EVENT_TYPES, CONTRACT_EVENT_TYPES, every=True)
+check_subset("baton.dev.generate EVENT_TYPES", EVENT_TYPES, CONTRACT_EVENT_TYPES, every=True)
 
 TARGET_INDUSTRIES = [
     "Financial Services", "Banking", "Insurance", "Software",
@@ -117,7 +117,7 @@ OTHER_TITLES = [
     "Customer Success Manager", "Office Manager",
 ]
 FREE_MAIL = ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "gmx.net", "proton.me", "aol.com"]
-check_subset("baton.generate FREE_MAIL", FREE_MAIL, FREE_MAIL_DOMAINS)
+check_subset("baton.dev.generate FREE_MAIL", FREE_MAIL, FREE_MAIL_DOMAINS)
 # The stages that close a deal, as written: canonical, or spelled as a CRM shows them (`Closed Won`).
 WON, LOST = (quote_literal(stage) for stage in CLOSED_STAGES)
 WON_SPELLED, LOST_SPELLED = (quote_literal(stage.replace("_", " ").title()) for stage in CLOSED_STAGES)

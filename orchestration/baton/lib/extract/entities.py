@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 # The event types and the closed stages are written once, in dbt_project.yml (vars).
-from ..vocabularies import CLOSED_STAGES, EVENT_TYPES
+from baton.lib.vocabularies import CLOSED_STAGES, EVENT_TYPES
 
 __all__ = ["CLOSED_STAGES", "ENTITIES", "EVENT_TYPES", "Column", "Entity", "Kind"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .settings import DBT_PROJECT_DIR
+from baton.lib.settings import DBT_PROJECT_DIR
 
 PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"
 

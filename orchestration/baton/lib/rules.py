@@ -2,7 +2,7 @@
 
 The file is one pydantic model, `Rules`, mirroring the YAML key for key. The same
 model validates the file, is published as `rules/rules.schema.json` for editors
-(`python -m baton.rules` regenerates it), and lays out the one-row table
+(`python -m baton.lib.rules` regenerates it), and lays out the one-row table
 `config.rules` that dbt reads (`rules_table.py`): every setting carries a
 `Column` naming its column there, and the column's type follows the setting's.
 
@@ -27,7 +27,7 @@ A new SAL rule is two edits:
    says whether it is in force; its settings are `rules.<column>`), with its
    unit tests (their mock of `stg_config__rules` lists every column).
 
-Then regenerate the schema (`python -m baton.rules`; a test fails until then)
+Then regenerate the schema (`python -m baton.lib.rules`; a test fails until then)
 and, to put the rule in force, list it in the rules file.
 """
 
@@ -439,7 +439,7 @@ def default_rules_path() -> Path:
     Located from this module rather than the working directory so that the
     CLI, Dagster and tests all agree on it wherever they are started from.
     """
-    return Path(__file__).resolve().parents[2] / "rules" / "default.yml"
+    return Path(__file__).resolve().parents[3] / "rules" / "default.yml"
 
 
 def load_rules(path: str | Path | None = None) -> Rules:

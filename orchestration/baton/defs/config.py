@@ -3,10 +3,10 @@
 
 import dagster as dg
 
-from .. import settings
-from ..rules import load_rules
-from ..rules_table import write_rules_table
-from ..resources import WarehouseResource
+from baton.lib import settings
+from baton.lib.rules import load_rules
+from baton.lib.rules_table import write_rules_table
+from baton.defs.resources import WarehouseResource
 
 
 @dg.asset(

@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from . import vocabularies
+from baton.lib import vocabularies
 
 FULL = "full"
 CHANGES = "changes"

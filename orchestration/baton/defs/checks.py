@@ -2,7 +2,7 @@
 
 
 import dagster as dg
-from .resources import WarehouseResource
+from baton.defs.resources import WarehouseResource
 
 FCT_LEADS = dg.AssetKey(["marts", "fct_leads"])
 

@@ -12,10 +12,12 @@ from typing import Any, TextIO
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from .. import dbt_builds, settings
-from ..project import baton_dbt_project
-from ..resources import WarehouseResource
-from .metrics import model_metadata
+from baton.lib import dbt_builds
+
+from baton.lib import settings
+from baton.defs.project import baton_dbt_project
+from baton.defs.resources import WarehouseResource
+from baton.defs.metrics import model_metadata
 
 TRANSLATOR = DagsterDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
@@ -35,6 +37,7 @@ KEEP_DBT_LOGS = 30
 def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator[Any]:
     # dbt holds DuckDB's write lock while it runs, so figures for the UI are read
     # once it has finished, then attached to each model's materialization.
+    settings.pin_environment()  # dbt runs in the dbt project's folder: absolute paths for it
     target = baton_dbt_project.project_dir / "target"
     _keep_recent_invocation_folders(target)
     # A build of some models only (a selection in the UI) rebuilds its incremental

@@ -102,7 +102,7 @@ from typing import BinaryIO
 
 import duckdb
 
-from .errors import CannotReadNow, FileRejected, is_transient
+from baton.lib.extract.errors import CannotReadNow, FileRejected, is_transient
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one CSV record, raised from DuckDB's 2 MB default
 HEADER_LIMIT_BYTES = 1024 * 1024

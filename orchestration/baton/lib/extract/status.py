@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import duckdb
 
-from .loader import FileLoad
+from baton.lib.extract.loader import FileLoad
 
 # Statuses that mean the landing folder did not load whole: the serving copy is not replaced.
 BLOCKING_STATUSES = ("failed", "error")

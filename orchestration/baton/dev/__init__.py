@@ -1,0 +1,1 @@
+"""Tools for development and testing: the landing-folder generator and fault injection."""

@@ -1,0 +1,1 @@
+"""Plain library code: no module here imports Dagster (a test checks it)."""
