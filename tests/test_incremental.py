@@ -241,7 +241,7 @@ def test_the_later_nights_really_changed_what_an_incremental_build_could_miss(ni
         ).fetchone()[0] == 1
         # night 4: A-003 now has 300 employees, so its lead (S-004, 50 before) passes company_size
         assert conn.execute(
-            "SELECT employee_count, rule_company_size FROM marts.fct_leads WHERE lead_id = 'S-004'"
+            "SELECT employee_count, rule_results['company_size'] FROM marts.fct_leads WHERE lead_id = 'S-004'"
         ).fetchall() == [(300, "passed")]
         # night 4: C-01's touches of every deal, closed or open, are now in the events channel
         assert conn.execute(

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime
 import json
 import pickle
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import duckdb
 import pytest
@@ -19,8 +20,10 @@ import yaml
 from baton.lib.rules import (
     KNOWN_SAL_RULES,
     SCHEMA_PATH,
+    Column,
     Rules,
     RulesError,
+    SalRules,
     default_rules_path,
     json_schema,
     load_rules,
@@ -78,7 +81,10 @@ def test_default_rules_match_the_contract() -> None:
     rules = load_rules()
     assert rules.path == str(default_rules_path())
     assert rules.sal_rules == ("company_size", "finance_role", "industry")
-    assert rules.model_dump(by_alias=True) == {
+    dumped = rules.model_dump(by_alias=True)
+    # a rule of the model that the file leaves out dumps as None: a new rule is not in the contract's defaults
+    dumped["sal_rules"] = {name: rule for name, rule in dumped["sal_rules"].items() if rule is not None}
+    assert dumped == {
         "version": "icp-2026.1",
         "job_functions": {
             "finance": (
@@ -125,8 +131,15 @@ def test_default_path_is_the_repository_rules_file() -> None:
     assert load_rules(path) == load_rules(None) == load_rules(str(path))
 
 
-def test_default_rules_use_every_known_rule() -> None:
-    assert load_rules().sal_rules == tuple(sorted(KNOWN_SAL_RULES))
+def test_every_known_rule_has_one_evaluation_entry_and_no_entry_lacks_a_rule() -> None:
+    """The two places of a SAL rule agree: each field of SalRules has exactly one
+    `{rule: '<name>', result: ...}` entry in int_lead_sal_evaluation.sql, and each entry
+    names a rule of the model (the model also stops a build where a rule in force has
+    no entry, but only once that rule is listed in a rules file)."""
+    sql = (Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "intermediate"
+           / "int_lead_sal_evaluation.sql").read_text(encoding="utf-8")
+    entries = re.findall(r"\{\s*rule\s*:\s*'([^']*)'\s*,\s*result\s*:", sql)
+    assert sorted(entries) == sorted(KNOWN_SAL_RULES)
 
 
 # -- valid variations -----------------------------------------------------------
@@ -277,7 +290,8 @@ def test_hostile_strings_survive_verbatim(tmp_path: Path) -> None:
     )
 
 
-# The columns of config.rules that dbt models and checks read, with their types.
+# The columns of config.rules that dbt models and checks read, with their types. A SAL rule
+# added to the model brings columns of its own (its settings): they are allowed beside these.
 DBT_COLUMNS = {
     "rules_version": "VARCHAR",
     "rules_path": "VARCHAR",
@@ -298,10 +312,23 @@ DBT_COLUMNS = {
 }
 
 
+def _new_sal_rule_columns() -> set[str]:
+    """The config.rules columns of the settings of SAL rules other than the contract's three."""
+    columns: set[str] = set()
+    for name, field in SalRules.model_fields.items():
+        if name in ("company_size", "finance_role", "industry"):
+            continue
+        (section,) = [arg for arg in get_args(field.annotation) if arg is not type(None)]
+        for setting in section.model_fields.values():
+            for column in (item for item in setting.metadata if isinstance(item, Column)):
+                columns |= {column.name} | ({column.keys} if column.keys else set())
+    return columns
+
+
 def test_config_row_is_flat_with_the_agreed_keys(tmp_path: Path) -> None:
     as_of = datetime.date(2026, 1, 31)
     row = config_row(load_rules(), as_of)
-    assert sorted(row) == sorted(DBT_COLUMNS)
+    assert set(row) - _new_sal_rule_columns() == set(DBT_COLUMNS)
     assert row["rules_version"] == "icp-2026.1"
     assert row["rules_path"] == str(default_rules_path())
     assert row["as_of_date"] == as_of
@@ -341,7 +368,7 @@ def test_rules_table_has_the_columns_and_types_dbt_reads() -> None:
             "WHERE table_schema = 'config' AND table_name = 'rules'"
         ).fetchall()
     )
-    assert types == DBT_COLUMNS
+    assert {name: sql_type for name, sql_type in types.items() if name not in _new_sal_rule_columns()} == DBT_COLUMNS
     assert conn.execute("SELECT count(*), any_value(as_of_date) FROM config.rules").fetchone() == (
         1,
         datetime.date(2026, 2, 1),

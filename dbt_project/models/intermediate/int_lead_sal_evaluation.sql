@@ -1,6 +1,13 @@
 -- The SAL definition (CONTRACT s4): every rule passes, fails, or is unknown
--- when a value it needs is missing. Rules left out of the rules file are not
--- evaluated. This model is the only place the SAL rules live.
+-- when a value it needs is missing. This model is the only place the SAL rules
+-- live, and each rule is ONE entry of the list in `evaluations` below: its name
+-- (the key of the rules file) and a CASE giving 'passed', 'failed' or 'unknown'
+-- from the lead and the rule's settings (`rules.<column>`, see
+-- orchestration/baton/lib/rules.py). Everything after the list is generic:
+-- which rules are in force (the file's `sal_rules`: a rule left out is not
+-- evaluated), rule_results, sal_status and sal_reasons, for any number of rules.
+-- A rule's settings are NULL when the file leaves it out, and its entry is then
+-- computed and dropped: it must not raise on NULL settings.
 -- Incremental like int_leads_enriched (the same leads are recomputed).
 {{ config(
     materialized='incremental',
@@ -18,48 +25,64 @@ rules as (
     select * from {{ ref('stg_config__rules') }}
 ),
 
-rule_results as (
+evaluations as (
     select
         leads.lead_id,
         rules.rules_version,
-        case
-            when not list_contains(rules.sal_rules, 'company_size') then null
-            when leads.employee_count is null then 'unknown'
-            when leads.employee_count > rules.company_size_min_exclusive
-                and leads.employee_count <= rules.company_size_max_inclusive then 'passed'
-            else 'failed'
-        end as company_size,
-        case
-            when not list_contains(rules.sal_rules, 'finance_role') then null
-            when leads.job_function is null then 'unknown'
-            when leads.job_function = rules.finance_job_function then 'passed'
-            else 'failed'
-        end as finance_role,
-        case
-            when not list_contains(rules.sal_rules, 'industry') then null
-            when leads.industry is null then 'unknown'
-            when list_contains(rules.industries, leads.industry) then 'passed'
-            else 'failed'
-        end as industry
+        rules.sal_rules,
+        -- one entry per SAL rule, in any order
+        [
+            {rule: 'company_size', result: case
+                when leads.employee_count is null then 'unknown'
+                when leads.employee_count > rules.company_size_min_exclusive
+                    and leads.employee_count <= rules.company_size_max_inclusive then 'passed'
+                else 'failed'
+            end},
+            {rule: 'finance_role', result: case
+                when leads.job_function is null then 'unknown'
+                when leads.job_function = rules.finance_job_function then 'passed'
+                else 'failed'
+            end},
+            {rule: 'industry', result: case
+                when leads.industry is null then 'unknown'
+                when list_contains(rules.industries, leads.industry) then 'passed'
+                else 'failed'
+            end},
+        ] as evaluated
     from leads
     cross join rules
+),
+
+in_force as (
+    -- the rules the file lists, sorted by name (the order of sal_reasons)
+    select
+        lead_id,
+        rules_version,
+        sal_rules,
+        list_sort(list_filter(evaluated, lambda e: list_contains(sal_rules, e.rule))) as results
+    from evaluations
 )
 
 select
     lead_id,
     rules_version,
-    company_size as rule_company_size,
-    finance_role as rule_finance_role,
-    industry as rule_industry,
+    map_from_entries(list_transform(results, lambda e: {'key': e.rule, 'value': e.result})) as rule_results,
     case
-        when 'failed' in (company_size, finance_role, industry) then 'rejected'
-        when 'unknown' in (company_size, finance_role, industry) then 'undetermined'
+        -- a rule of the rules model (rules.py) in force without its entry above
+        when len(results) <> len(sal_rules) then error(
+            'int_lead_sal_evaluation: no evaluation for the SAL rule(s) in force: '
+            || array_to_string(list_filter(sal_rules, lambda name: not list_contains(list_transform(results, lambda e: e.rule), name)), ', ')
+        )
+        when list_contains(list_transform(results, lambda e: e.result), 'failed') then 'rejected'
+        when list_contains(list_transform(results, lambda e: e.result), 'unknown') then 'undetermined'
         else 'accepted'
     end as sal_status,
-    -- one token per rule that does not pass, sorted by rule name
-    concat_ws('; ',
-        case when company_size in ('failed', 'unknown') then 'company_size:' || company_size end,
-        case when finance_role in ('failed', 'unknown') then 'finance_role:' || finance_role end,
-        case when industry in ('failed', 'unknown') then 'industry:' || industry end
+    -- one token per rule that does not pass, sorted by rule name, joined by '; '
+    array_to_string(
+        list_transform(
+            list_filter(results, lambda e: e.result in ('failed', 'unknown')),
+            lambda e: e.rule || ':' || e.result
+        ),
+        '; '
     ) as sal_reasons
-from rule_results
+from in_force

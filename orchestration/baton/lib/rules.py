@@ -22,13 +22,21 @@ A new SAL rule is two edits:
 
 1. here, a `_Section` subclass holding the rule's settings, each annotated with
    the `Column` it lands in, and a field on `SalRules` named as the rule's key;
-2. the SQL that evaluates it, in `dbt_project/models/intermediate/
-   int_lead_sal_evaluation.sql` (`list_contains(rules.sal_rules, '<rule>')`
-   says whether it is in force; its settings are `rules.<column>`), with its
-   unit tests (their mock of `stg_config__rules` lists every column).
+2. one entry in the list of `dbt_project/models/intermediate/
+   int_lead_sal_evaluation.sql`, `{rule: '<rule>', result: CASE ... END}`, the
+   CASE giving 'passed', 'failed' or 'unknown' from the lead and the rule's
+   settings (`rules.<column>`, NULL when the rule is not in force: the CASE must
+   not raise on them), with its unit tests beside it in
+   `int_lead_sal_evaluation.yml` (their mocks of `stg_config__rules` list every
+   column, so the rule's columns are added there).
 
-Then regenerate the schema (`python -m baton.lib.rules`; a test fails until then)
-and, to put the rule in force, list it in the rules file.
+Nothing else names the rule: whether it is in force, `rule_results`,
+`sal_status` and `sal_reasons` (sorted by rule name) are derived from the list,
+and `config.rules` (rules_table.py), `stg_config__rules`, `fct_leads` and its
+contract take the rule as it comes. Then regenerate the schema
+(`python -m baton.lib.rules`; a test fails until then) and, to put the rule in
+force, list it in the rules file. `tests/test_new_sal_rule.py` proves it by
+adding a rule to a copy of the project with exactly these two edits.
 """
 
 from __future__ import annotations
