@@ -142,7 +142,7 @@ def ui(host: str, port: str) -> int:
 
 
 def rules_diff(proposed: Path, out: Path | None) -> int:
-    from baton.lib.warehouse import exclusive_lock
+    from baton.lib.warehouse import writer_lock
     from baton.lib.rules import RulesError
     from baton.lib.whatif import evaluate, render
 
@@ -154,7 +154,7 @@ def rules_diff(proposed: Path, out: Path | None) -> int:
     try:
         # The run's writer lock: the what-if waits for a nightly run, and a nightly run waits the
         # few seconds it takes, instead of failing on DuckDB's lock of the warehouse file.
-        with exclusive_lock(Path(str(warehouse) + ".lock"), f"a Baton run is writing {warehouse}; waiting for it to finish"):
+        with writer_lock(warehouse):
             result = evaluate(warehouse, proposed, flips_csv=out)
     except RulesError as error:
         _say(f"error: {error}")
@@ -172,7 +172,7 @@ def skip(file: Path) -> int:
 
     from baton.lib.extract.loader import skip_file
     from baton.lib.preflight import SettingsError, WarehouseLocked, check_database_path
-    from baton.lib.warehouse import connect, exclusive_lock
+    from baton.lib.warehouse import connect, writer_lock
 
     settings.pin_environment()
     warehouse = settings.duckdb_path()
@@ -184,7 +184,7 @@ def skip(file: Path) -> int:
         check_database_path(warehouse, "warehouse", "BATON_DUCKDB_PATH")
         if not warehouse.exists():
             raise SettingsError(f"no warehouse at {warehouse}: nothing has failed there yet (BATON_DUCKDB_PATH)")
-        with exclusive_lock(Path(str(warehouse) + ".lock"), f"a Baton run is writing {warehouse}; waiting for it to finish"):
+        with writer_lock(warehouse):
             conn = connect(warehouse)
             try:
                 message = skip_file(conn, path, f"{getpass.getuser()}@{socket.gethostname()}")

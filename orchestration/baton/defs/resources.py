@@ -21,7 +21,7 @@ from pydantic import PrivateAttr
 
 from baton.lib import settings
 from baton.lib.preflight import SettingsError, WarehouseLocked, check_paths, wait_for_warehouse
-from baton.lib.warehouse import connect, exclusive_lock
+from baton.lib.warehouse import connect, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +40,12 @@ class WarehouseResource(dg.ConfigurableResource):
     _lock: object = PrivateAttr(default=None)
     _deadline: float | None = PrivateAttr(default=None)
 
-    @property
-    def lock_path(self) -> Path:
-        return Path(self.database + ".lock")
-
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
             check_paths(settings.landing_dir(), Path(self.database), settings.serving_path())
         except SettingsError as error:
             raise dg.Failure(description=str(error)) from None
-        self._lock = exclusive_lock(self.lock_path, f"another Baton run is writing {self.database}; waiting for it to finish")
+        self._lock = writer_lock(Path(self.database))
         self._lock.__enter__()
         self._deadline = time.monotonic() + settings.lock_wait_seconds()
         try:

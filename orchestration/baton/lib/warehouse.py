@@ -9,7 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -77,3 +77,9 @@ def exclusive_lock(lock_path: Path, waiting_message: str, poll_seconds: float = 
         yield handle
     finally:
         handle.close()
+
+
+def writer_lock(warehouse: Path) -> AbstractContextManager[IO[str]]:
+    """The lock every writer of `warehouse` holds (a run, `baton rules diff`, `baton skip`):
+    `<warehouse>.lock`, waited for while another holds it."""
+    return exclusive_lock(Path(f"{warehouse}.lock"), f"a Baton run is writing {warehouse}; waiting for it to finish")
