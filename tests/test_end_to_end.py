@@ -224,7 +224,7 @@ def test_malformed_rows_are_quarantined_while_good_rows_load(tmp_path: Path) -> 
         warehouse,
         "SELECT row_number, reason FROM audit.quarantine WHERE source_file LIKE '%leads_2026_11_20.csv' ORDER BY row_number",
     ) == [
-        (2, "employee_count: not a valid whole number: 1,200"),
+        (2, "employee_count: not a valid whole number or range: 1,200"),
         (3, "created_at: not a valid ISO 8601 date/time: 2026-02-30"),
         (4, "lead_source: required value is missing"),
     ]

@@ -53,14 +53,14 @@ def test_a_failed_file_is_reported_failed_again_every_run_until_it_is_fixed(conn
     bad = put(landing, "leads", "b.csv", fixture="missing_required_column.csv")
     first = load(conn, "leads", landing)
     assert statuses(first) == [("a.csv", "loaded", False), ("b.csv", "failed", False)]
-    assert first[1].reason == MISSING
+    assert first[1].reason.startswith(MISSING + "; no mapping ")
 
     # next run: known by size and time (not even hashed), and still failed, loudly
     real_hash = loader.content_hash
     monkeypatch.setattr(loader, "content_hash", lambda path: pytest.fail(f"{path} was hashed again"))
     second = load(conn, "leads", landing)
     assert statuses(second) == [("a.csv", "unchanged", False), ("b.csv", "failed", True)]
-    assert second[1].reason == MISSING
+    assert second[1].reason == first[1].reason
     # touched: hashed, same content, still failed; nothing new in the ledger either way
     monkeypatch.setattr(loader, "content_hash", real_hash)
     stat = bad.stat()
@@ -90,7 +90,7 @@ def test_skip_file_acknowledges_a_failed_file_and_a_new_version_still_loads(conn
     ).fetchall()
     assert [row[0] for row in rows] == ["failed", "skipped"]
     assert re.fullmatch(
-        rf"skipped by alice at \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC; it had failed: {re.escape(MISSING)}", rows[1][1]
+        rf"skipped by alice at \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC; it had failed: {re.escape(MISSING)}; no mapping .*", rows[1][1]
     )
     assert rows[1][2:] == rows[0][2:]  # the same file content (hash, size, time)
     # acknowledged: quiet from now on, whether known by time or by hash

@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--landing", type=Path, metavar="FOLDER", help="landing folder (BATON_LANDING_DIR)")
     run_parser.add_argument("--warehouse", type=Path, metavar="FILE", help="DuckDB warehouse file (BATON_DUCKDB_PATH)")
     run_parser.add_argument("--rules", type=Path, metavar="FILE", help="rules file (BATON_RULES)")
+    run_parser.add_argument("--mappings", type=Path, metavar="FOLDER", help="folder of import mappings (BATON_MAPPINGS)")
     run_parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="as-of date (BATON_AS_OF)")
     run_parser.add_argument("--settle-seconds", metavar="N", help="defer landing files modified less than N seconds ago (BATON_SETTLE_SECONDS)")
     run_parser.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's own logs on the terminal (BATON_VERBOSE)")
@@ -59,6 +60,25 @@ def main(argv: list[str] | None = None) -> int:
     skip_parser.add_argument("file", type=Path, help="the landing file (a path, or relative to the landing folder)")
     skip_parser.add_argument("--landing", type=Path, metavar="FOLDER", help="landing folder (BATON_LANDING_DIR)")
     skip_parser.add_argument("--warehouse", type=Path, metavar="FILE", help="DuckDB warehouse file (BATON_DUCKDB_PATH)")
+    mappings_parser = commands.add_parser(
+        "mappings",
+        help="list the import mappings in force: the landing folder's _mappings/, BATON_MAPPINGS, the built-in presets",
+        description="List every import mapping (CONTRACT section 8) in the order a file's header is tried against them, "
+        "after validating each mapping file.",
+    )
+    mappings_parser.add_argument("--landing", type=Path, metavar="FOLDER", help="landing folder (BATON_LANDING_DIR)")
+    mappings_parser.add_argument("--mappings", type=Path, metavar="FOLDER", help="folder of import mappings (BATON_MAPPINGS)")
+    check_parser = commands.add_parser(
+        "check-landing",
+        help="show, for each file of a landing folder, the mapping it would use and its first rows as Baton types them; writes nothing",
+        description="Load every file of the landing folder into a throw-away in-memory database, exactly as a run would, "
+        "and show per file: the verdict, the mapping used, the header columns used and left unused, the first rows "
+        "as typed, and the first quarantine reasons. Exit 0 when every file would load, 3 when some would not, "
+        "2 for a bad mapping file or folder.",
+    )
+    check_parser.add_argument("landing", type=Path, nargs="?", metavar="FOLDER", help="landing folder (default BATON_LANDING_DIR)")
+    check_parser.add_argument("--mappings", type=Path, metavar="FOLDER", help="folder of import mappings (BATON_MAPPINGS)")
+    check_parser.add_argument("--rows", type=int, default=5, metavar="N", help="rows shown per file (default 5)")
     commands.add_parser("parse", help="(re)build the dbt manifest the Dagster definitions load")
     generate_parser = commands.add_parser("generate", help="write a synthetic landing folder at scale (inside DuckDB)")
     generate_parser.add_argument("out", type=Path)
@@ -83,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         return run()
     if args.command == "skip":
         return skip(args.file)
+    if args.command == "mappings":
+        return list_mappings()
+    if args.command == "check-landing":
+        return check_landing(args.rows)
     if args.command == "generate":
         from baton.dev.generate import generate
 
@@ -112,6 +136,7 @@ def _flags_to_environment(args: argparse.Namespace) -> None:
         ("landing", "BATON_LANDING_DIR"),
         ("warehouse", "BATON_DUCKDB_PATH"),
         ("rules", "BATON_RULES"),
+        ("mappings", "BATON_MAPPINGS"),
         ("as_of", "BATON_AS_OF"),
         ("settle_seconds", "BATON_SETTLE_SECONDS"),
     ):
@@ -197,11 +222,51 @@ def skip(file: Path) -> int:
     return 0
 
 
+def list_mappings() -> int:
+    from baton.lib.extract.mappings import MappingError, load_mappings
+
+    try:
+        mappings = load_mappings(settings.landing_dir(), settings.mappings_dir())
+    except MappingError as error:
+        _say(f"error: {error}")
+        return 2
+    print("Tried in this order for a file of the mapping's entity; the first whose detect columns are all in the header is used.")
+    for mapping in mappings.items:
+        print(f"{mapping.name}  [{mapping.entity}]  {mapping.source}")
+        print(f"    detect: {', '.join(mapping.detect)}")
+    return 0
+
+
+def check_landing(rows: int) -> int:
+    from baton.lib.extract.mappings import MappingError, load_mappings
+    from baton.lib.extract.preview import describe, preview_landing
+    from baton.lib.preflight import SettingsError, check_landing as check_folder
+
+    landing = settings.landing_dir()
+    try:
+        check_folder(landing)
+        mappings = load_mappings(landing, settings.mappings_dir())
+    except (SettingsError, MappingError) as error:
+        _say(f"error: {error}")
+        return 2
+    previews = preview_landing(landing, mappings, rows)
+    print(describe(previews, landing))
+    bad = [p for p in previews if p.status in ("failed", "error")]
+    loaded = [p for p in previews if p.status == "loaded"]
+    print(
+        f"{len(previews)} entries: {len(loaded)} would load, {len(bad)} would not"
+        + (f" ({', '.join(os.path.relpath(p.path, landing) for p in bad)})" if bad else "")
+        + ". Nothing was written."
+    )
+    return 3 if bad else 0
+
+
 def _say(message: str) -> None:
     print(f"[baton] {message}", file=sys.stderr, flush=True)
 
 
 def run() -> int:
+    from baton.lib.extract.mappings import load_mappings
     from baton.lib.preflight import SettingsError, check_paths
     from baton.lib.rules import RulesError, load_rules
 
@@ -212,6 +277,7 @@ def run() -> int:
         as_of = settings.as_of_date()
         settle = settings.settle_seconds()
         settings.lock_wait_seconds()
+        mappings = load_mappings(settings.landing_dir(), settings.mappings_dir())
         check_paths(settings.landing_dir(), settings.duckdb_path(), settings.serving_path())
     except (RulesError, SettingsError, ValueError) as error:
         _say(f"error: {error}")
@@ -222,6 +288,7 @@ def run() -> int:
     _say(f"warehouse      {settings.duckdb_path()}")
     _say(f"serving copy   {settings.serving_path()}")
     _say(f"rules          {rules.path} (version {rules.version}), as of {as_of}")
+    _say(f"mappings       {mappings.summary()}")
     if not settings.verbose():
         _say(f"dbt log        {settings.log_dir()}/dbt-<run id>.log")
     from baton.lib.extract.entities import ENTITIES

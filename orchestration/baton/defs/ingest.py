@@ -12,6 +12,7 @@ from baton.lib.freshness import freshness_days, newest_file_age_days
 from baton.lib.extract.loader import load_entity
 from baton.lib.extract.status import BLOCKING_STATUSES, REPORTED_STATUSES, record_landing_status
 from baton.lib.preflight import SettingsError, check_landing
+from baton.lib.extract.mappings import load_mappings
 from baton.lib.rules import load_rules
 from baton.lib.extract.balance import rows_balance_problems
 from baton.defs.resources import WarehouseResource
@@ -69,7 +70,10 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
             raise dg.Failure(description=str(error)) from None
         fail_once_point(f"extract:{entity.name}")
         with warehouse.get_connection() as conn:
-            loads = load_entity(conn, entity.name, landing, progress=context.log.info, settle_seconds=settings.settle_seconds())
+            loads = load_entity(
+                conn, entity.name, landing, progress=context.log.info, settle_seconds=settings.settle_seconds(),
+                mappings=load_mappings(landing, settings.mappings_dir()),
+            )
             record_landing_status(conn, entity.name, loads)
             problems = rows_balance_problems(conn, entity.name)
             total_rows = conn.execute(f"SELECT count(*) FROM raw.{entity.name}").fetchone()[0]

@@ -21,6 +21,7 @@ from pydantic import PrivateAttr
 
 from baton.lib import settings
 from baton.lib.preflight import SettingsError, WarehouseLocked, check_paths, wait_for_warehouse
+from baton.lib.extract.mappings import MappingError, load_mappings
 from baton.lib.warehouse import connect, writer_lock
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,9 @@ class WarehouseResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
             check_paths(settings.landing_dir(), Path(self.database), settings.serving_path())
-        except SettingsError as error:
+            # a bad mapping file stops the run before any asset writes (CONTRACT s8)
+            load_mappings(settings.landing_dir(), settings.mappings_dir())
+        except (SettingsError, MappingError) as error:
             raise dg.Failure(description=str(error)) from None
         self._lock = writer_lock(Path(self.database))
         self._lock.__enter__()

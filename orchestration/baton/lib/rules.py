@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     AfterValidator,
     AllowInfNan,
@@ -66,40 +65,21 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError, core_schema
-from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from pydantic_core import CoreSchema, core_schema
 
-_TOP_LEVEL = "(top level)"
-_STR_TAG = "tag:yaml.org,2002:str"
+from baton.lib.located_yaml import TOP_LEVEL as _TOP_LEVEL
+from baton.lib.located_yaml import LocatedError, read_document
+from baton.lib.located_yaml import Scalar as _Scalar
+from baton.lib.located_yaml import as_written as _as_written
+from baton.lib.located_yaml import is_no_value as _is_no_value
+from baton.lib.located_yaml import problem as _problem
+from baton.lib.located_yaml import text as _text
 
 
-class RulesError(ValueError):
-    """A rules file that cannot be used, with where the problem is.
+class RulesError(LocatedError):
+    """A rules file that cannot be used, with where the problem is (file, line, key)."""
 
-    ``file``, ``line`` and ``key`` are kept as attributes so that callers (and
-    tests) can point at the problem without parsing the message.
-    """
-
-    def __init__(
-        self,
-        file: str,
-        reason: str,
-        line: int | None = None,
-        key: str | None = None,
-    ) -> None:
-        self.file = file
-        self.reason = reason
-        self.line = line
-        self.key = key
-        where = f"rules file {file}" if line is None else f"rules file {file}, line {line}"
-        what = reason if key is None else f"{key}: {reason}"
-        super().__init__(f"{where}: {what}")
-
-    def __reduce__(self) -> tuple[type[RulesError], tuple[str, str, int | None, str | None]]:
-        # The default reduction would call __init__ with the formatted message
-        # only; runs may ship errors between processes, so keep them picklable.
-        return (type(self), (self.file, self.reason, self.line, self.key))
+    label = "rules file"
 
 
 # -- what a setting is made of ---------------------------------------------------
@@ -150,49 +130,6 @@ class Range:
         ):
             raise _problem(f"must be {self.reason}, not {value:g}")
         return value
-
-
-def _problem(reason: str, at: str | tuple[str, ...] = ()) -> PydanticCustomError:
-    """A validation error in Baton's own words; ``at`` names the key it is about,
-    below where the validator sits (a model-wide check blaming one key)."""
-    context = {"reason": reason, "at": (at,) if isinstance(at, str) else at}
-    return PydanticCustomError("baton_rules", "{reason}", context)
-
-
-@dataclass(frozen=True)
-class _Scalar:
-    """A YAML scalar as written; the setting that reads it decides what it may be.
-
-    The loader cannot type scalars itself: `version: 2026.10` must stay the text
-    "2026.10" while `max_inclusive: 1e4` is a number, and a quoted "50" is a
-    string where a number is expected.
-    """
-
-    text: str
-    value: Any  # YAML 1.1's reading (str, int, float, bool, date...); None: the key has no value
-    plain: bool  # not quoted
-
-
-def _is_no_value(value: Any) -> bool:
-    return isinstance(value, _Scalar) and value.value is None
-
-
-def _as_written(value: Any) -> Any:
-    if isinstance(value, (list, dict)):
-        raise _problem("must be a single value, not a list or mapping")
-    if isinstance(value, _Scalar) and value.value is not None:
-        return value.text
-    return value
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, (list, dict)):
-        raise _problem("must be a string, not a list or mapping")
-    if not isinstance(value, _Scalar) or value.value is None:
-        return value
-    if not isinstance(value.value, str):
-        raise _problem(f"must be a string, not {value.text!r} (quote it)")
-    return value.value
 
 
 def _number(value: Any) -> Any:
@@ -458,152 +395,15 @@ def load_rules(path: str | Path | None = None) -> Rules:
     edited the file can fix it without knowing anything about the pipeline.
     """
     file = (Path(path) if path is not None else default_rules_path()).resolve()
-    root = _compose(file, _read_text(file))
-    if root is None:
+    document = read_document(file, RulesError)
+    if document is None:
         raise RulesError(str(file), "the file is empty; it must be a mapping of keys to values", 1, _TOP_LEVEL)
-    document = _Document(str(file), root)
     try:
         rules = Rules.model_validate(document.data)
     except ValidationError as error:
         raise document.located(error) from None
     rules._path = str(file)
     return rules
-
-
-def _read_text(file: Path) -> str:
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise RulesError(str(file), f"cannot read the file: {exc.strerror or exc}") from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise RulesError(str(file), "the file is not valid UTF-8", line=line) from exc
-
-
-def _compose(file: Path, text: str) -> Node | None:
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        reason = "; ".join(part for part in (exc.context, exc.problem) if part)
-        raise RulesError(
-            str(file),
-            f"not valid YAML: {reason or exc}",
-            line=None if mark is None else mark.line + 1,
-        ) from exc
-    except yaml.reader.ReaderError as exc:
-        # Raised for characters YAML does not allow (e.g. control characters);
-        # it only knows the character offset, so count the lines ourselves.
-        line = text.count("\n", 0, exc.position) + 1
-        raise RulesError(str(file), f"not valid YAML: {exc}", line=line) from exc
-    except yaml.YAMLError as exc:
-        raise RulesError(str(file), f"not valid YAML: {exc}") from exc
-
-
-Loc = tuple[str | int, ...]
-
-# Pydantic's own errors, in the words of the rest of the messages.
-_REASONS = {
-    "missing": "missing required key",
-    "model_type": "must be a mapping of keys to values",
-    "dict_type": "must be a mapping of keys to values",
-    "tuple_type": "must be a list",
-    "list_type": "must be a list",
-    "too_short": "must list at least one value",
-    "string_too_short": "must not be empty",
-}
-
-
-class _Document:
-    """The composed YAML as plain data for the model, with the line of every key
-    and list item, to name the line of a validation error."""
-
-    def __init__(self, file: str, root: Node) -> None:
-        self.file = file
-        self.lines: dict[Loc, int] = {(): root.start_mark.line + 1}
-        self.scalars = SafeConstructor()
-        self.data = self._read(root, (), frozenset())
-
-    def fail(self, reason: str, line: int, loc: Loc) -> RulesError:
-        return RulesError(self.file, reason, line=line, key=_dotted(loc))
-
-    def _read(self, node: Node, loc: Loc, enclosing: frozenset[int]) -> Any:
-        if isinstance(node, ScalarNode):
-            try:
-                value = self.scalars.construct_object(node)
-            except yaml.YAMLError as exc:  # e.g. an unknown tag such as `!weird`
-                reason = getattr(exc, "problem", None) or exc
-                raise self.fail(f"not a value YAML can read: {reason}", node.start_mark.line + 1, loc) from exc
-            return _Scalar(node.value, value, plain=node.style is None)
-        if id(node) in enclosing:
-            raise self.fail("a YAML alias refers to a value that contains it", node.start_mark.line + 1, loc)
-        enclosing = enclosing | {id(node)}
-        if isinstance(node, SequenceNode):
-            items = []
-            for index, item in enumerate(node.value):
-                self.lines[(*loc, index)] = item.start_mark.line + 1
-                items.append(self._read(item, (*loc, index), enclosing))
-            return items
-        if not isinstance(node, MappingNode):
-            raise self.fail(f"unexpected YAML node {node!r}", node.start_mark.line + 1, loc)
-        entries: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not (isinstance(key_node, ScalarNode) and key_node.tag == _STR_TAG):
-                shown = f" {key_node.value!r}" if isinstance(key_node, ScalarNode) else ""
-                raise self.fail(f"key{shown} must be a string (quote it)", line, loc)
-            name = key_node.value.strip()
-            if not name:
-                raise self.fail("a key is empty", line, loc)
-            # YAML would silently keep the last of two equal keys, and a
-            # shadowed rule is exactly the kind of mistake to catch.
-            if name in entries:
-                first = self.lines[(*loc, name)]
-                raise self.fail(f"duplicate key (first given on line {first})", line, (*loc, name))
-            self.lines[(*loc, name)] = line
-            entries[name] = self._read(value_node, (*loc, name), enclosing)
-        return entries
-
-    def located(self, error: ValidationError) -> RulesError:
-        problems = []
-        for detail in error.errors(include_url=False):
-            loc: Loc = (*detail["loc"], *detail.get("ctx", {}).get("at", ()))
-            problems.append((loc, detail))
-        # Pydantic may also report a list as too short when its only item is
-        # bad: the innermost problem is the one to fix.
-        innermost = [
-            (loc, detail)
-            for loc, detail in problems
-            if not any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in problems)
-        ]
-        loc, detail = min(innermost, key=lambda problem: self._line(*problem))
-        return self.fail(_reason(detail), self._line(loc, detail), loc)
-
-    def _line(self, loc: Loc, detail: Any) -> int:
-        # A missing key has no line: blame the mapping that lacks it.
-        if detail["type"] == "missing":
-            loc = loc[:-1]
-        while loc not in self.lines:
-            loc = loc[:-1]
-        return self.lines[loc]
-
-
-def _reason(detail: Any) -> str:
-    if detail["type"] == "baton_rules":
-        return str(detail["msg"])
-    if _is_no_value(detail.get("input")):
-        # A key written without a value is a slip, not a request for the default.
-        return "has no value"
-    return _REASONS.get(detail["type"], str(detail["msg"]))
-
-
-def _dotted(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
-    return text or _TOP_LEVEL
 
 
 # -- the JSON Schema for editors -------------------------------------------------------

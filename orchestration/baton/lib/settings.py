@@ -31,6 +31,7 @@ SETTINGS = (
     Setting("BATON_LANDING_DIR", "the shipped sample export (seeds/)", "landing folder of the nightly exports", "--landing"),
     Setting("BATON_DUCKDB_PATH", "data/baton.duckdb", "the DuckDB warehouse file (a DuckDB file, or absent)", "--warehouse"),
     Setting("BATON_RULES", "rules/default.yml", "SAL and attribution rules file", "--rules"),
+    Setting("BATON_MAPPINGS", "unset", "a folder of import mappings (*.yml), tried after <landing>/_mappings/ and before the presets", "--mappings"),
     Setting("BATON_AS_OF", "today (UTC)", "as-of date, YYYY-MM-DD (open deals, windows)", "--as-of"),
     Setting("BATON_SERVING_PATH", "<warehouse>.serving.duckdb", "the copy of the marts BI tools read"),
     Setting("BATON_SETTLE_SECONDS", f"{DEFAULT_SETTLE_SECONDS:g} (0 for the sample)", "a landing file modified more recently is deferred to the next run", "--settle-seconds"),
@@ -57,6 +58,12 @@ def duckdb_path() -> Path:
 
 def rules_path() -> Path | None:
     value = os.environ.get("BATON_RULES")
+    return Path(value).resolve() if value else None
+
+
+def mappings_dir() -> Path | None:
+    """The folder (or one file) of import mappings `BATON_MAPPINGS` names, if any."""
+    value = os.environ.get("BATON_MAPPINGS", "").strip()
     return Path(value).resolve() if value else None
 
 
@@ -114,6 +121,8 @@ def pin_environment() -> None:
     Creates nothing: `preflight` checks the paths before anything is written."""
     os.environ["BATON_LANDING_DIR"] = str(landing_dir())
     os.environ["BATON_DUCKDB_PATH"] = str(duckdb_path())
+    if mappings_dir() is not None:
+        os.environ["BATON_MAPPINGS"] = str(mappings_dir())
     # DuckDB limits, shared by Baton's own sessions and dbt's (profiles.yml reads them).
     # 1.5GB keeps a full build of 1M leads / 20M events under 2 GB for the whole process tree
     # (Dagster's process plus dbt's); DuckDB spills beyond it (docs/performance.md).

@@ -25,10 +25,19 @@ class Kind(str, Enum):
     DATE = "date"
     EVENT_TYPE = "event_type"  # canonical label, one of EVENT_TYPES
     STAGE = "stage"  # canonical label (`Closed Won` -> `closed_won`)
+    # A whole number, or a range `A-B` / `A+` (CONTRACT s8): stored as three raw columns, the
+    # number (NULL for a range) and the interval `<name>_min` / `<name>_max` (max NULL: no bound).
+    HEADCOUNT = "headcount"
 
     @property
     def sql_type(self) -> str:
         return _SQL_TYPES.get(self, "VARCHAR")
+
+    def raw_columns(self, name: str) -> tuple[tuple[str, str], ...]:
+        """The raw table's (column, SQL type) pairs that hold a contract column of this kind."""
+        if self is Kind.HEADCOUNT:
+            return ((name, "BIGINT"), (f"{name}_min", "BIGINT"), (f"{name}_max", "BIGINT"))
+        return ((name, self.sql_type),)
 
 
 _SQL_TYPES = {Kind.INTEGER: "BIGINT", Kind.NUMBER: "DOUBLE", Kind.TIMESTAMP: "TIMESTAMP", Kind.DATE: "DATE"}
@@ -62,6 +71,11 @@ class Entity:
         return tuple(c.name for c in self.columns)
 
     @property
+    def raw_columns(self) -> tuple[tuple[str, str], ...]:
+        """(column, SQL type) of the raw table's typed columns, in order."""
+        return tuple(pair for c in self.columns for pair in c.kind.raw_columns(c.name))
+
+    @property
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
 
@@ -83,7 +97,7 @@ ENTITIES: dict[str, Entity] = {
             "leads",
             _cols(
                 "*lead_id email first_name last_name job_title company_name company_domain "
-                "employee_count:integer industry country *lead_source campaign_id *created_at:timestamp"
+                "employee_count:headcount industry country *lead_source campaign_id *created_at:timestamp"
             ),
             key=(("lead_id",),),
         ),
@@ -99,7 +113,7 @@ ENTITIES: dict[str, Entity] = {
         ),
         Entity(
             "accounts",
-            _cols("*account_id account_name *domain employee_count:integer industry country"),
+            _cols("*account_id account_name *domain employee_count:headcount industry country"),
             key=(("account_id",),),
         ),
         Entity(

@@ -116,6 +116,8 @@ from baton.dev.faults import crash_point
 from baton.lib.sqltext import quote_ident, quote_literal
 from baton.lib.extract.errors import FileRejected, is_transient
 from baton.lib.extract.landing import LandingFile, content_hash, discover
+from baton.lib.extract.mappings import USER_FOLDER, Mapping, Mappings, load_mappings
+from baton.lib.settings import mappings_dir
 
 __all__ = ["TERMINAL", "FileLoad", "FileRejected", "ensure_warehouse", "load_entity", "skip_file"]
 
@@ -133,6 +135,8 @@ EMPTY_FILE = "empty file (0 bytes)"
 # Ledger statuses that settle a file's identity (path + content); `error` and `deferred` do not.
 TERMINAL = ("loaded", "duplicate", "failed", "ignored", "skipped")
 _TERMINAL_SQL = "(" + ", ".join(quote_literal(status) for status in TERMINAL) + ")"
+# The last bound parameter of a verdict lookup: the mappings fingerprint (NULL: any).
+_SAME_MAPPINGS = "(status <> 'failed' OR coalesce(mappings_fingerprint, '') = coalesce(?, mappings_fingerprint, ''))"
 _NOT_THE_FILE = "not a fault of the file: the next run tries it again"
 
 # White space trimmed from every value (blank is null): RE2's \s (tab, LF, FF, CR, space) plus
@@ -215,6 +219,10 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE audit.load_ledger ADD COLUMN IF NOT EXISTS file_mtime_ns BIGINT")
     conn.execute("ALTER TABLE audit.load_ledger ADD COLUMN IF NOT EXISTS file_inode BIGINT")
     conn.execute("ALTER TABLE audit.load_ledger ADD COLUMN IF NOT EXISTS file_ctime_ns BIGINT")
+    # The import mapping a file was read through (NULL: contract-shaped), and a fingerprint of the
+    # entity's mappings when the verdict was given (a failed file is read again when they change).
+    conn.execute("ALTER TABLE audit.load_ledger ADD COLUMN IF NOT EXISTS mapping VARCHAR")
+    conn.execute("ALTER TABLE audit.load_ledger ADD COLUMN IF NOT EXISTS mappings_fingerprint VARCHAR")
     conn.execute(
         """
         CREATE TABLE IF NOT EXISTS audit.quarantine (
@@ -229,9 +237,29 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
         """
     )
     for entity in ENTITIES.values():
-        columns = [f"{quote_ident(c.name)} {c.kind.sql_type}" for c in entity.columns]
+        columns = [f"{quote_ident(name)} {sql_type}" for name, sql_type in entity.raw_columns]
         columns += [f"{name} {sql_type}" for name, sql_type in METADATA_COLUMNS]
         conn.execute(f"CREATE TABLE IF NOT EXISTS raw.{entity.name} ({', '.join(columns)})")
+        _add_headcount_intervals(conn, entity)
+
+
+def _add_headcount_intervals(conn: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Raw tables created before employee counts could be ranges get the interval columns, filled
+    from the plain number every earlier row holds (a plain number n is the interval [n, n])."""
+    present = {
+        name
+        for (name,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
+            [entity.name],
+        ).fetchall()
+    }
+    for column in entity.columns:
+        if column.kind is not Kind.HEADCOUNT or f"{column.name}_min" in present:
+            continue
+        number, low, high = (quote_ident(name) for name, _ in column.kind.raw_columns(column.name))
+        conn.execute(f"ALTER TABLE raw.{entity.name} ADD COLUMN {low} BIGINT")
+        conn.execute(f"ALTER TABLE raw.{entity.name} ADD COLUMN {high} BIGINT")
+        conn.execute(f"UPDATE raw.{entity.name} SET {low} = {number}, {high} = {number}")
 
 
 def load_entity(
@@ -240,16 +268,21 @@ def load_entity(
     landing_dir: Path,
     progress: Callable[[str], None] = log.info,
     settle_seconds: float = 0.0,
+    mappings: Mappings | None = None,
 ) -> list[FileLoad]:
     """Load every new file of one entity and account for every other entry of
     its landing folder (see the module docstring for the statuses). A file
-    modified less than `settle_seconds` ago is deferred to the next run."""
+    modified less than `settle_seconds` ago is deferred to the next run.
+    `mappings` are the import mappings in force (default: the landing folder's
+    `_mappings/`, `BATON_MAPPINGS` and the presets; raises MappingError)."""
     entity = ENTITIES[entity_name]
+    if mappings is None:
+        mappings = load_mappings(landing_dir, mappings_dir())
     ensure_warehouse(conn)
     _remove_stale_scratch(conn)
     results = []
     for landing_file in discover(landing_dir, entity.name):
-        result = _load_one(conn, entity, landing_file, settle_seconds)
+        result = _load_one(conn, entity, landing_file, settle_seconds, mappings)
         if result.status != "unchanged":
             progress(_describe(result))
         results.append(result)
@@ -318,7 +351,9 @@ def _describe(result: FileLoad) -> str:
     return text + (f": {result.reason}" if result.reason else "")
 
 
-def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile, settle_seconds: float) -> FileLoad:
+def _load_one(
+    conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile, settle_seconds: float, mappings: Mappings
+) -> FileLoad:
     path = str(landing_file.path)
     if landing_file.ignored is not None:
         return _ignore(conn, entity, landing_file)
@@ -328,7 +363,9 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
         stat = FileStat.of(landing_file.path)
     except OSError as error:
         return _unreadable(conn, entity, path, None, error)
-    known = _known_by_size_and_time(conn, entity, path, stat)
+    # A file that failed is read again once the entity's mappings change (one may now read it).
+    fingerprint = mappings.fingerprint(entity.name)
+    known = _known_by_size_and_time(conn, entity, path, stat, fingerprint)
     if known is not None:
         return _again(entity, path, *known)
     age = (time.time_ns() - stat.mtime_ns) / 1e9
@@ -339,7 +376,7 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
     except OSError as error:
         return _unreadable(conn, entity, path, stat, error)
 
-    known = _latest_verdict(conn, entity, path, digest)
+    known = _latest_verdict(conn, entity, path, digest, fingerprint)
     if known is not None:
         # Touched but not changed (or recorded before file times were): remember its times now.
         conn.execute(
@@ -361,13 +398,22 @@ def _load_one(conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: Lan
     if stat.size == 0:
         _record(conn, entity, path, digest, stat, "failed", EMPTY_FILE)
         return FileLoad(entity.name, path, "failed", reason=EMPTY_FILE)
-    return _read_and_load(conn, entity, landing_file, digest, stat)
+    return _read_and_load(conn, entity, landing_file, digest, stat, mappings)
 
 
 def _read_and_load(
-    conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile, digest: str, stat: FileStat
+    conn: duckdb.DuckDBPyConnection, entity: Entity, landing_file: LandingFile, digest: str, stat: FileStat,
+    mappings: Mappings, plans: list[tuple[list[str], ColumnPlan]] | None = None,
 ) -> FileLoad:
+    """Read and load one file in one transaction. `plans` (if given) receives the file's column
+    names and how they map, as soon as they are known (`baton check-landing` shows them)."""
     path = str(landing_file.path)
+    fingerprint = mappings.fingerprint(entity.name)
+    plans = [] if plans is None else plans
+
+    def check_names(found: list[str]) -> None:
+        plans.append((found, plan_columns(entity, found, fmt, path, mappings)))
+
     scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=_scratch_root(conn)))
     # Row order is carried in `_row_number`, never in the order rows are written: DuckDB may then
     # stream into its sinks (the scratch file, raw, quarantine) without holding rows back for order.
@@ -380,11 +426,13 @@ def _read_and_load(
         source = landing_file.path
         if landing_file.compression:
             source = readers.decompress(landing_file.path, landing_file.compression, scratch)
-        landing = readers.read(conn, source, fmt, scratch, lambda found: _column_sources(entity, found, fmt, path))
-        counts = _load_rows(conn, entity, landing, fmt, path, file_id)
+        landing = readers.read(conn, source, fmt, scratch, check_names)
+        plan = plan_columns(entity, landing.names, fmt, path, mappings)
+        counts = _load_rows(conn, entity, landing, plan, path, file_id)
         if _changed(landing_file.path, stat):
             raise _ChangedWhileRead()
-        _record(conn, entity, path, digest, stat, "loaded", None, counts, file_id)
+        mapping = plan.mapping.name if plan.mapping else None
+        _record(conn, entity, path, digest, stat, "loaded", None, counts, file_id, mapping, fingerprint)
         crash_point(f"extract:before_commit:{entity.name}")
         conn.execute("COMMIT")
     except Exception as error:  # noqa: BLE001 - one file must not stop the others
@@ -399,7 +447,8 @@ def _read_and_load(
             digest = f"deferred:{path}:{stat.size}:{stat.mtime_ns}"
         # Raises when not even this row can be written (still out of memory): the step fails with
         # nothing recorded for the file, and the next run loads it anyway.
-        _record(conn, entity, path, digest, stat, status, reason)
+        mapping = plans[-1][1].mapping.name if plans and plans[-1][1].mapping else None
+        _record(conn, entity, path, digest, stat, status, reason, mapping=mapping, fingerprint=fingerprint)
         return FileLoad(entity.name, path, status, reason=reason)
     except BaseException:
         _rollback(conn)
@@ -532,7 +581,7 @@ def _remove_stale_scratch(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _known_by_size_and_time(
-    conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, stat: FileStat
+    conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, stat: FileStat, fingerprint: str | None = None
 ) -> tuple[str, str | None] | None:
     """(status, reason) of the latest terminal ledger row of this path whose size, modification
     time, inode and change time all match the file's: that row's content, not hashed again.
@@ -544,22 +593,25 @@ def _known_by_size_and_time(
         f"""
         SELECT status, reason FROM audit.load_ledger
         WHERE entity = ? AND file_path = ? AND file_bytes = ? AND file_mtime_ns = ? AND file_inode = ?
-          AND file_ctime_ns = ? AND status IN {_TERMINAL_SQL}
+          AND file_ctime_ns = ? AND status IN {_TERMINAL_SQL} AND {_SAME_MAPPINGS}
         ORDER BY file_id DESC LIMIT 1
         """,
-        [entity.name, path, stat.size, stat.mtime_ns, stat.inode, stat.ctime_ns],
+        [entity.name, path, stat.size, stat.mtime_ns, stat.inode, stat.ctime_ns, fingerprint],
     ).fetchone()
 
 
-def _latest_verdict(conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, digest: str) -> tuple[str, str | None] | None:
-    """(status, reason) of the latest terminal ledger row of this path with this content."""
+def _latest_verdict(
+    conn: duckdb.DuckDBPyConnection, entity: Entity, path: str, digest: str, fingerprint: str | None = None
+) -> tuple[str, str | None] | None:
+    """(status, reason) of the latest terminal ledger row of this path with this content. With a
+    mappings `fingerprint`, a `failed` row given under other mappings does not count."""
     return conn.execute(
         f"""
         SELECT status, reason FROM audit.load_ledger
-        WHERE entity = ? AND file_path = ? AND content_hash = ? AND status IN {_TERMINAL_SQL}
+        WHERE entity = ? AND file_path = ? AND content_hash = ? AND status IN {_TERMINAL_SQL} AND {_SAME_MAPPINGS}
         ORDER BY file_id DESC LIMIT 1
         """,
-        [entity.name, path, digest],
+        [entity.name, path, digest, fingerprint],
     ).fetchone()
 
 
@@ -573,16 +625,21 @@ def _record(
     reason: str | None = None,
     counts: tuple[int, int, int] = (0, 0, 0),
     file_id: int | None = None,
+    mapping: str | None = None,
+    fingerprint: str | None = None,
 ) -> None:
     size, mtime_ns, inode, ctime_ns = (stat.size, stat.mtime_ns, stat.inode, stat.ctime_ns) if stat else (None,) * 4
     conn.execute(
         """
         INSERT INTO audit.load_ledger (file_id, entity, file_path, file_name, content_hash, file_bytes, rows_read,
                                        rows_loaded, rows_quarantined, loaded_at, status, reason, file_mtime_ns,
-                                       file_inode, file_ctime_ns)
-        VALUES (coalesce(?, nextval('audit.file_id_seq')), ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?)
+                                       file_inode, file_ctime_ns, mapping, mappings_fingerprint)
+        VALUES (coalesce(?, nextval('audit.file_id_seq')), ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?)
         """,
-        [file_id, entity.name, path, Path(path).name, digest, size, *counts, status, reason, mtime_ns, inode, ctime_ns],
+        [
+            file_id, entity.name, path, Path(path).name, digest, size, *counts, status, reason, mtime_ns, inode,
+            ctime_ns, mapping, fingerprint,
+        ],
     )
 
 
@@ -595,36 +652,93 @@ def _readable(error: BaseException) -> str:
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def _column_sources(entity: Entity, names: list[str], fmt: str, path: str) -> dict[str, list[int]]:
-    """Contract column -> the 1-based positions of the file's columns that hold it.
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How a file's columns become the entity's contract columns."""
 
-    Names match trimmed and case-insensitively. A CSV or Parquet file that names
-    a required column nowhere, or any contract column twice, is rejected as a
-    whole: which of two `email` columns is the email is not ours to guess. In
-    JSON lines keys vary from object to object, so a column may come under
-    several spellings; a row that gives two of them is quarantined instead.
+    # Contract column -> the 1-based positions of the file's columns that hold it.
+    sources: dict[str, list[int]]
+    # The mapping the file is read through (CONTRACT s8), or None for a contract-shaped file.
+    mapping: Mapping | None = None
+
+    def label(self, column: str) -> str:
+        """How a reason names a column: with the export column (or the constant) a mapping reads it from."""
+        if self.mapping is None:
+            return column
+        if column in self.mapping.constants:
+            return f"{column} (constant of mapping {self.mapping.name})"
+        export = self.mapping.columns.get(column)
+        return f"{column} (export column {export})" if export and self.sources.get(column) else column
+
+
+def plan_columns(
+    entity: Entity, names: list[str], fmt: str, path: str, mappings: Mappings | None = None
+) -> ColumnPlan:
+    """Which of the file's columns hold which contract column (see ColumnPlan).
+
+    A file whose header holds every `detect` column of one of the entity's
+    mappings is read through the first such mapping: each contract column it
+    lists comes from that export column (absent: NULL), a constant from the
+    mapping, and every other contract column from a header column of its own
+    name that the mapping does not already read. Otherwise names match the
+    contract's, trimmed and case-insensitively. A CSV or Parquet file that
+    names a required column nowhere, or any contract column twice, is
+    rejected as a whole: which of two `email` columns is the email is not ours
+    to guess. In JSON lines keys vary from object to object, so a column may
+    come under several spellings; a row that gives two of them is quarantined
+    instead.
     """
     positions: dict[str, list[int]] = {}
     for index, name in enumerate(names, start=1):
         positions.setdefault(name.strip().lower(), []).append(index)
-    sources = {c: positions.get(c, []) for c in entity.column_names}
+    mapping = mappings.detect(entity.name, names) if mappings is not None and names else None
+    if mapping is None:
+        sources = {c: positions.get(c, []) for c in entity.column_names}
+    else:
+        mapped = {c: positions.get(export.strip().lower(), []) for c, export in mapping.columns.items()}
+        used = {i for found in mapped.values() for i in found}
+        sources = {
+            c: mapped[c] if c in mapping.columns
+            else [] if c in mapping.constants
+            else [i for i in positions.get(c, []) if i not in used]
+            for c in entity.column_names
+        }
+    plan = ColumnPlan(sources, mapping)
     if fmt != "jsonl" or names:
-        missing = [c for c in entity.required if not sources[c]]
+        given = set(mapping.constants) if mapping else set()
+        missing = [c for c in entity.required if not sources[c] and c not in given]
         if missing:
-            shown = ", ".join(_shown(n) for n in names) if names else "nothing"
-            hint = ""
-            if fmt == "csv" and len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
-                hint = "; the file must be comma-separated"
-            raise FileRejected(
-                f"{Path(path).name}: missing required column(s) {', '.join(missing)} "
-                f"({'keys' if fmt == 'jsonl' else 'header'} has: {shown}){hint}"
-            )
+            raise FileRejected(_missing_reason(entity, names, fmt, path, missing, mapping, mappings))
     if fmt != "jsonl":
         for column, found in sources.items():
             if len(found) > 1:
                 spelled = ", ".join(f"{i} ('{_shown(names[i - 1])}')" for i in found)
                 raise FileRejected(f"{Path(path).name}: duplicated column {column}: header columns {spelled} all name it")
-    return sources
+    return plan
+
+
+def _missing_reason(
+    entity: Entity, names: list[str], fmt: str, path: str, missing: list[str], mapping: Mapping | None,
+    mappings: Mappings | None,
+) -> str:
+    shown = ", ".join(_shown(n) for n in names) if names else "nothing"
+    where = "keys" if fmt == "jsonl" else "header"
+    if mapping is not None:
+        lacking = [f"{c} ({_shown(mapping.columns[c])})" if c in mapping.columns else c for c in missing]
+        return (
+            f"{Path(path).name}: read through mapping {mapping.name}, but no value for the required column(s) "
+            f"{', '.join(lacking)} ({where} has: {shown})"
+        )
+    reason = f"{Path(path).name}: missing required column(s) {', '.join(missing)} ({where} has: {shown})"
+    if fmt == "csv" and len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
+        reason += "; the file must be comma-separated"
+    tried = mappings.for_entity(entity.name) if mappings is not None else ()
+    if tried:
+        listed = "; ".join(f"{m.name} (detect: {', '.join(_shown(d) for d in m.detect)})" for m in tried)
+        reason += f"; no mapping matched the header, tried: {listed}"
+    else:
+        reason += f"; no mapping exists for {entity.name} (add one in the landing folder's {USER_FOLDER}/)"
+    return reason
 
 
 def _shown(name: str) -> str:
@@ -646,7 +760,7 @@ def _clean(value: str) -> str:
 
 
 def _load_rows(
-    conn: duckdb.DuckDBPyConnection, entity: Entity, landing: readers.Landing, fmt: str, path: str, file_id: int
+    conn: duckdb.DuckDBPyConnection, entity: Entity, landing: readers.Landing, plan: ColumnPlan, path: str, file_id: int
 ) -> tuple[int, int, int]:
     """Good rows -> raw.<entity>, bad rows -> audit.quarantine; returns rows read, loaded, quarantined.
 
@@ -669,13 +783,23 @@ def _load_rows(
        only the file's columns that match no contract column.
     """
     names = landing.names
-    sources = _column_sources(entity, names, fmt, path)
+    sources = plan.sources
+    mapping = plan.mapping
     params: dict[str, object] = dict(landing.params)  # the file's own names only ever travel as parameters
 
-    cleaned, reasons, given_twice = [], [], []
+    def bind(prefix: str, value: object) -> str:
+        """A bound parameter holding `value` (mapping settings are text of the user's, never SQL)."""
+        name = f"{prefix}_{len(params)}"
+        params[name] = value
+        return f"${name}"
+
+    cleaned, mapped_values, reasons, given_twice = [], [], [], []
     for column in entity.columns:
         found = sources[column.name]
-        if not found:
+        label = bind("label", plan.label(column.name))
+        if mapping is not None and column.name in mapping.constants:
+            value = f"{bind('constant', mapping.constants[column.name])}::VARCHAR"
+        elif not found:
             value = "NULL::VARCHAR"
         elif len(found) == 1:
             value = _clean(f"c{found[0]}")
@@ -683,9 +807,10 @@ def _load_rows(
             value = f"coalesce({', '.join(_clean(f'c{i}') for i in found)})"
             given = " + ".join(f"({_clean(f'c{i}')} IS NOT NULL)::INTEGER" for i in found)
             keys = ", ".join(names[i - 1] for i in found)
-            given_twice.append(f"CASE WHEN {given} > 1 THEN $given_twice_{len(given_twice) + 1}::VARCHAR END")
-            params[f"given_twice_{len(given_twice)}"] = f"{column.name}: given more than once (keys {keys})"
+            given_twice.append(f"CASE WHEN {given} > 1 THEN {bind('given_twice', f'{column.name}: given more than once (keys {keys})')}::VARCHAR END")
         cleaned.append(f"{value} AS {quote_ident(column.name)}")
+        if mapping is not None and mapping.values.get(column.name):
+            mapped_values.append(f"{_mapped_value_sql(quote_ident(column.name), mapping.value_map(column.name), bind)} AS {quote_ident(column.name)}")
     if given_twice:
         cleaned.append(f"nullif(concat_ws('; ', {', '.join(given_twice)}), '') AS _given_twice")
         reasons.append("_given_twice")
@@ -693,21 +818,36 @@ def _load_rows(
     typed = []
     for column in entity.columns:
         name = quote_ident(column.name)
-        parsed = _typed_sql(column.kind, name)
-        typed.append(f"{parsed} AS {name}")
+        label = bind("label", plan.label(column.name))
+        formats = mapping.formats.get(column.name) if mapping is not None else None
+        zone = mapping.timezone if mapping is not None and mapping.timezone not in (None, "UTC", "Etc/UTC") else None
+        if column.kind in (Kind.TIMESTAMP, Kind.DATE) and (formats or zone):
+            parsed = _time_sql(column.kind, name, [(bind("format", f), "%z" in f) for f in formats or ()], zone and bind("zone", zone))
+        else:
+            parsed = _typed_sql(column.kind, name)
+        if column.kind is Kind.HEADCOUNT:
+            typed += [f"{sql} AS {quote_ident(raw)}" for sql, (raw, _) in zip(_headcount_sql(name), column.kind.raw_columns(column.name))]
+        else:
+            typed.append(f"{parsed} AS {name}")
         if column.required:
-            reasons.append(f"CASE WHEN {name} IS NULL THEN '{column.name}: required value is missing' END")
-        if column.kind in (Kind.INTEGER, Kind.NUMBER, Kind.TIMESTAMP, Kind.DATE):
-            expected = {Kind.INTEGER: "whole number", Kind.NUMBER: "number"}.get(column.kind, "ISO 8601 date/time")
+            reasons.append(f"CASE WHEN {name} IS NULL THEN {label} || ': required value is missing' END")
+        if column.kind in (Kind.INTEGER, Kind.NUMBER, Kind.TIMESTAMP, Kind.DATE, Kind.HEADCOUNT):
+            expected = {
+                Kind.INTEGER: "whole number",
+                Kind.NUMBER: "number",
+                Kind.HEADCOUNT: "whole number or range",
+            }.get(column.kind, "ISO 8601 date/time")
+            if formats:
+                expected = "date/time in the format(s) " + " or ".join(formats)
             reasons.append(
                 f"CASE WHEN {name} IS NOT NULL AND ({parsed}) IS NULL "
-                f"THEN '{column.name}: not a valid {expected}: ' || {name} END"
+                f"THEN {label} || {bind('expected', f': not a valid {expected}: ')} || {name} END"
             )
         if column.kind is Kind.EVENT_TYPE:
             allowed = ", ".join(quote_literal(t) for t in EVENT_TYPES)
             reasons.append(
                 f"CASE WHEN {name} IS NOT NULL AND ({parsed}) NOT IN ({allowed}) "
-                f"THEN '{column.name}: unknown event type: ' || {name} END"
+                f"THEN {label} || ': unknown event type: ' || {name} END"
             )
     if entity.one_of:
         all_missing = " AND ".join(f"{quote_ident(c)} IS NULL" for c in entity.one_of)
@@ -716,7 +856,7 @@ def _load_rows(
         closed = ", ".join(quote_literal(s) for s in CLOSED_STAGES)
         reasons.append(
             f"CASE WHEN ({_typed_sql(Kind.STAGE, 'stage')}) IN ({closed}) AND closed_at IS NULL "
-            f"THEN 'closed_at: a closed deal needs closed_at' END"
+            f"THEN {bind('label', plan.label('closed_at'))} || ': a closed deal needs closed_at' END"
         )
 
     parts = []
@@ -732,7 +872,16 @@ def _load_rows(
     key_hash = f"CASE WHEN {has_key} THEN hash({', '.join(parts)}) END"
     row_reasons = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')"
     raw_columns = ", ".join(landing.raw_columns)
-    rows = f"SELECT _row_number, {raw_columns}, {', '.join(cleaned)} FROM ({landing.rows})"
+    source_rows = landing.rows
+    # A row's identity in this file: its number, and with a split column the record's place in it.
+    item, same_row = "", "q._row_number = r._row_number"
+    split = [(column, sep) for column, sep in (mapping.split.items() if mapping is not None else ()) if sources[column]]
+    if split:
+        source_rows = _split_rows_sql(landing.rows, [(sources[column][0], bind("split", sep)) for column, sep in split])
+        item, same_row = ", _item", "q._row_number = r._row_number AND q._item = r._item"
+    rows = f"SELECT _row_number{item}, {raw_columns}, {', '.join(cleaned)} FROM ({source_rows})"
+    if mapped_values:
+        rows = f"SELECT * REPLACE ({', '.join(mapped_values)}) FROM ({rows})"
 
     # 1. Key hashes seen more than once (a sort of one 8-byte hash per row).
     _execute(
@@ -773,7 +922,7 @@ def _load_rows(
         conn,
         f"""
         CREATE TEMP TABLE _landing_flagged AS
-        SELECT _row_number, {raw_columns}, {record_key} AS _record_key, _reasons
+        SELECT _row_number{item}, {raw_columns}, {record_key} AS _record_key, _reasons
         FROM (SELECT *, {row_reasons} AS _reasons FROM ({rows}))
         WHERE _reasons IS NOT NULL OR {key_hash} IN (SELECT h FROM _landing_repeated_keys)
         """,
@@ -784,7 +933,7 @@ def _load_rows(
         conn,
         f"""
         CREATE TEMP TABLE _landing_rejected AS
-        SELECT _row_number, {raw_columns}, _reason FROM (
+        SELECT _row_number{item}, {raw_columns}, _reason FROM (
             SELECT *, nullif(concat_ws('; ', _reasons,
                        CASE WHEN _last_row > _row_number
                        THEN 'superseded by row ' || _last_row || ' of the same file (same key)' END,
@@ -803,7 +952,7 @@ def _load_rows(
         {"key_label": key_label, "immutable": f"; {_records_noun(entity)} are immutable, the first loaded version counts"},
     )
     # 3. Everything else loads; `_raw_row` keeps only the file's columns that match no contract column.
-    columns = ", ".join(quote_ident(c) for c in entity.column_names)
+    columns = ", ".join(quote_ident(name) for name, _ in entity.raw_columns)
     known = {i for found in sources.values() for i in found}
     extra_row = landing.raw_row_of([i for i in range(1, len(names) + 1) if i not in known])
     (rows_loaded,) = _execute(
@@ -812,7 +961,7 @@ def _load_rows(
         INSERT INTO raw.{entity.name} ({columns}, _record_key, _file_id, _source_file, _row_number, _raw_row, _loaded_at)
         SELECT {', '.join(typed)}, {record_key}, $file_id, $source_file, _row_number, {extra_row}, now()::TIMESTAMP
         FROM ({rows}) AS r
-        WHERE NOT EXISTS (SELECT 1 FROM _landing_rejected AS q WHERE q._row_number = r._row_number)
+        WHERE NOT EXISTS (SELECT 1 FROM _landing_rejected AS q WHERE {same_row})
         """,
         {**params, "file_id": file_id, "source_file": path},
     ).fetchone()
@@ -831,7 +980,10 @@ def _load_rows(
         {**params, "file_id": file_id, "entity": entity.name, "source_file": path},
     ).fetchone()
     (problems,) = conn.execute("SELECT count(*) FROM _landing_problems").fetchone()
-    rows_read = landing.row_count + problems
+    row_count = landing.row_count
+    if split:  # each record of a split row counts as a row read
+        (row_count,) = _execute(conn, f"SELECT count(*) FROM ({source_rows})", params).fetchone()
+    rows_read = row_count + problems
     if rows_loaded + rows_quarantined != rows_read:  # cannot happen; never commit a file that does not balance
         raise RuntimeError(f"read {rows_read} rows but loaded {rows_loaded} and quarantined {rows_quarantined}")
     return rows_read, rows_loaded, rows_quarantined
@@ -848,7 +1000,94 @@ def _execute(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object
     return conn.execute(sql, used) if used else conn.execute(sql)
 
 
+def _mapped_value_sql(value: str, table: tuple[list, list, list, list], bind: Callable[[str, object], str]) -> str:
+    """A values map applied to a trimmed value: an exact match first, else a case-insensitive one;
+    a value the map does not list passes unchanged, one it maps to null becomes null."""
+    exact_keys, exact_targets, folded_keys, folded_targets = (bind("values", list(part)) for part in table)
+    exact = f"list_position({exact_keys}::VARCHAR[], {value})"
+    folded = f"list_position({folded_keys}::VARCHAR[], lower({value}))"
+    return (
+        f"CASE WHEN {exact} > 0 THEN ({exact_targets}::VARCHAR[])[{exact}] "
+        f"WHEN {folded} > 0 THEN ({folded_targets}::VARCHAR[])[{folded}] ELSE {value} END"
+    )
+
+
+def _split_rows_sql(rows: str, split: list[tuple[int, str]]) -> str:
+    """The file's rows with one row per listed value of each split column (position, bound separator):
+    values trimmed, blanks and repeats dropped, sorted; a row listing nothing stays one row with
+    NULL there. `_item` numbers the records of a row."""
+    lists = ", ".join(
+        f"""coalesce(nullif(list_distinct(list_filter(list_transform(string_split(c{position}, {separator}::VARCHAR),
+            lambda x: trim(x)), lambda x: x <> '')), []), [NULL::VARCHAR]) AS _items_{position}"""
+        for position, separator in split
+    )
+    # list_distinct keeps no order: sorted, so a file always gives the same records
+    ordered = ", ".join(
+        f"list_sort(_items_{p}) AS _items_{p}" for p, _ in split
+    )
+    unnests = ", ".join(f"unnest(_items_{p}) AS c{p}" for p, _ in split)
+    drop = ", ".join(f"_items_{p}" for p, _ in split)
+    replaced = ", ".join(f"c{p}" for p, _ in split)
+    return f"""
+        SELECT * EXCLUDE ({drop}), row_number() OVER (PARTITION BY _row_number ORDER BY {replaced}) AS _item FROM (
+            SELECT * EXCLUDE ({replaced}, {drop}), {unnests}, {drop} FROM (
+                SELECT * REPLACE ({ordered}) FROM (SELECT *, {lists} FROM ({rows}))
+            )
+        )
+    """
+
+
+def _time_sql(kind: Kind, name: str, formats: list[tuple[str, bool]], zone: str | None) -> str:
+    """A mapped date/time column: the bound strptime `formats` (parameter, has %z) tried in order,
+    else ISO 8601; a time without an offset is in the bound `zone` (else UTC); the result in UTC.
+    A date stays the date written."""
+    if formats:
+        attempts = []
+        for fmt, with_offset in formats:
+            attempt = f"try_strptime({name}, {fmt}::VARCHAR)"
+            if with_offset:  # a TIMESTAMPTZ, turned into UTC by the session's time zone
+                attempts.append(f"{attempt}::TIMESTAMP")
+            elif zone and kind is Kind.TIMESTAMP:
+                attempts.append(f"timezone({zone}::VARCHAR, {attempt})::TIMESTAMP")
+            else:
+                attempts.append(attempt)
+        value = f"coalesce({', '.join(attempts)})"
+    else:
+        with_offset = f"regexp_extract({name}, '^{_ISO_TIMESTAMP}$', 4) <> ''"
+        value = (
+            f"CASE WHEN regexp_full_match({name}, '{_ISO_TIMESTAMP}') THEN CASE WHEN {with_offset} "
+            f"THEN TRY_CAST(upper({name}) AS TIMESTAMPTZ)::TIMESTAMP "
+            f"ELSE timezone({zone}::VARCHAR, TRY_CAST({name} AS TIMESTAMP))::TIMESTAMP END END"
+        ) if zone and kind is Kind.TIMESTAMP else _typed_sql(kind, name)
+    return f"({value})::DATE" if kind is Kind.DATE else value
+
+
+# A whole number of a range: digits, or digits grouped by thousands (`10,001`).
+_RANGE_NUMBER = r"(\d{1,3}(,\d{3})+|\d+)"
+_RANGE = rf"{_RANGE_NUMBER}\s*-\s*{_RANGE_NUMBER}"
+_OPEN_RANGE = rf"{_RANGE_NUMBER}\s*\+"
+
+
+def _headcount_sql(name: str) -> tuple[str, str, str]:
+    """(number, low, high) of an employee count (CONTRACT s8): a plain number n is n, [n, n]; a range
+    `A-B` (A <= B) is NULL, [A, B]; `A+` is NULL, [A, NULL]; anything else is NULL, NULL, NULL."""
+    number = _typed_sql(Kind.INTEGER, name)
+
+    def bound(index: int, pattern: str) -> str:
+        return f"TRY_CAST(replace(regexp_extract({name}, '^{pattern}$', {index}), ',', '') AS BIGINT)"
+
+    low_of_range, high_of_range = bound(1, _RANGE), bound(3, _RANGE)
+    is_range = f"(regexp_full_match({name}, '{_RANGE}') AND {low_of_range} <= {high_of_range})"
+    is_open = f"regexp_full_match({name}, '{_OPEN_RANGE}')"
+    low = f"CASE WHEN {is_range} THEN {low_of_range} WHEN {is_open} THEN {bound(1, _OPEN_RANGE)} ELSE {number} END"
+    high = f"CASE WHEN {is_range} THEN {high_of_range} WHEN {is_open} THEN NULL ELSE {number} END"
+    return number, low, high
+
+
 def _typed_sql(kind: Kind, name: str) -> str:
+    if kind is Kind.HEADCOUNT:
+        # NULL only when the value is neither a number nor a range (the low bound is always set)
+        return _headcount_sql(name)[1]
     if kind is Kind.INTEGER:
         return f"CASE WHEN regexp_full_match({name}, '{_INTEGER}') THEN TRY_CAST(regexp_replace({name}, '\\.0*$', '') AS BIGINT) END"
     if kind is Kind.NUMBER:
