@@ -32,11 +32,19 @@ evaluations as (
         rules.sal_rules,
         -- one entry per SAL rule, in any order
         [
+            -- company_size: the employee count is an interval [low, high] (CONTRACT s8;
+            -- high null: `A+`, no upper bound; a plain number n is [n, n], also where only
+            -- employee_count is set): passed when the whole interval lies within the
+            -- bounds, failed when it lies wholly outside them, unknown when it straddles
+            -- a bound or is missing
             {rule: 'company_size', result: case
-                when leads.employee_count is null then 'unknown'
-                when leads.employee_count > rules.company_size_min_exclusive
-                    and leads.employee_count <= rules.company_size_max_inclusive then 'passed'
-                else 'failed'
+                when coalesce(leads.employee_count_min, leads.employee_count) is null then 'unknown'
+                when coalesce(leads.employee_count_min, leads.employee_count) > rules.company_size_min_exclusive
+                    and coalesce(leads.employee_count_max, leads.employee_count) is not null
+                    and coalesce(leads.employee_count_max, leads.employee_count) <= rules.company_size_max_inclusive then 'passed'
+                when coalesce(leads.employee_count_max, leads.employee_count) <= rules.company_size_min_exclusive
+                    or coalesce(leads.employee_count_min, leads.employee_count) > rules.company_size_max_inclusive then 'failed'
+                else 'unknown'
             end},
             {rule: 'finance_role', result: case
                 when leads.job_function is null then 'unknown'

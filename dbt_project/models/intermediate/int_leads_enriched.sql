@@ -1,5 +1,7 @@
 -- Persons with their account, firmographics (account value first, lead value
--- second) and job function (a title has a function when it contains one of
+-- second; the employee count's three columns -- a number or a range, CONTRACT
+-- s8 -- as a unit: the account's when it has one, a range included, else the
+-- lead's) and job function (a title has a function when it contains one of
 -- its keywords, case-insensitively; blank title -> null; no match -> other).
 -- Incremental: a nightly build recomputes the leads of changed persons, or
 -- every lead when an accounts file arrived.
@@ -43,7 +45,12 @@ select
         when persons.job_title is null then null
         else coalesce(title_functions.job_function, 'other')
     end as job_function,
-    coalesce(accounts.employee_count, persons.employee_count) as employee_count,
+    {%- for column in ['employee_count', 'employee_count_min', 'employee_count_max'] %}
+    case
+        when accounts.employee_count_min is not null then accounts.{{ column }}
+        else persons.{{ column }}
+    end as {{ column }},
+    {%- endfor %}
     coalesce(accounts.industry, persons.industry) as industry,
     persons.lead_source,
     case

@@ -1,7 +1,11 @@
 -- A lead is a person (CONTRACT s3): lead records sharing a normalized email
 -- are one lead. Identity fields come from the earliest record (created_at,
 -- then smallest lead_id); every other attribute from the most recent record
--- where it is not null (created_at, then largest lead_id).
+-- where it is not null (created_at, then largest lead_id). The employee count is
+-- one attribute of three columns (employee_count, employee_count_min,
+-- employee_count_max: a number or a range, CONTRACT s8), taken as a unit from the
+-- most recent record that has one (employee_count_min not null, a range
+-- included): never a number from one record and an interval from another.
 -- Incremental: a nightly build recomputes only the persons in int_lead_changes.
 {{ config(
     materialized='incremental',
@@ -10,7 +14,9 @@
     meta={'change_set': 'changed_person_keys'},
 ) }}
 
-{%- set attributes = ['first_name', 'last_name', 'job_title', 'company_name', 'company_domain', 'employee_count', 'industry', 'country'] %}
+{%- set attributes = ['first_name', 'last_name', 'job_title', 'company_name', 'company_domain', 'industry', 'country'] %}
+{#- the employee count's columns, taken together from one record (see above) -#}
+{%- set employee_count_columns = ['employee_count', 'employee_count_min', 'employee_count_max'] %}
 
 with records as (
     select
@@ -36,7 +42,7 @@ single_record_persons as (
         records.lead_source,
         records.campaign_id,
         records.email,
-        {%- for attribute in attributes %}
+        {%- for attribute in attributes + employee_count_columns %}
         records.{{ attribute }},
         {%- endfor %}
         1 as lead_records
@@ -57,6 +63,10 @@ merged_persons as (
         first(records.{{ attribute }} order by records.created_at desc, records.lead_id desc)
             filter (where records.{{ attribute }} is not null) as {{ attribute }},
         {%- endfor %}
+        first({
+            {%- for column in employee_count_columns %}{{ column }}: records.{{ column }}{{ ', ' if not loop.last }}{% endfor -%}
+        } order by records.created_at desc, records.lead_id desc)
+            filter (where records.employee_count_min is not null) as employee_count_value,
         count(*) as lead_records
     from records
     inner join record_counts on records.person_key = record_counts.person_key
@@ -66,8 +76,13 @@ merged_persons as (
 
 persons as (
     select * from single_record_persons
-    union all
-    select * from merged_persons
+    union all by name
+    select
+        * exclude (employee_count_value),
+        {%- for column in employee_count_columns %}
+        employee_count_value.{{ column }} as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from merged_persons
 )
 
 select
@@ -86,6 +101,8 @@ select
         end
     ) as domain,
     employee_count,
+    employee_count_min,
+    employee_count_max,
     industry,
     country,
     lead_source,

@@ -15,6 +15,8 @@ select
     leads.job_title,
     leads.job_function,
     leads.employee_count,
+    leads.employee_count_min,
+    leads.employee_count_max,
     leads.industry,
     leads.country,
     leads.lead_source,

@@ -7,6 +7,8 @@ select
     account_name,
     {{ normalize_domain('domain') }} as domain,
     employee_count,
+    employee_count_min,
+    employee_count_max,
     {{ normalize_category('industry') }} as industry,
     country,
     _file_id

@@ -10,6 +10,8 @@ select
     company_name,
     {{ normalize_domain('company_domain') }} as company_domain,
     employee_count,
+    employee_count_min,
+    employee_count_max,
     {{ normalize_category('industry') }} as industry,
     country,
     lead_source,

@@ -226,7 +226,8 @@ class FinanceRole(_Section):
 
 
 class CompanySize(_Section):
-    """`company_size`: min_exclusive < employee_count <= max_inclusive."""
+    """`company_size`: min_exclusive < employee_count <= max_inclusive; a range (CONTRACT s8) passes when
+    wholly inside, fails when wholly outside, and is unknown when it straddles a bound."""
 
     min_exclusive: Annotated[Bound, Column("company_size_min_exclusive")]
     """More employees than this."""
