@@ -309,3 +309,83 @@ def test_check_landing_shows_the_mapping_columns_and_typed_rows_and_writes_nothi
     assert "2025-01-05 14:00:00" in text and "organic_search" in text
     assert "leads/broken.csv  [leads]  failed" in text
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_missing_mappings_folder_is_an_error_and_odd_entries_of_mappings_are_not_read(landing, tmp_path) -> None:
+    with pytest.raises(MappingError) as raised:
+        load_mappings(landing, tmp_path / "nowhere")
+    assert "does not exist" in str(raised.value)
+    mapping_file(landing, "README.md", "not a mapping")
+    mapping_file(landing, ".hidden.yml", "not: [valid")
+    (landing / "_mappings" / "folder.yml").mkdir()
+    mapping_file(landing, "ok.YAML", "name: ok\nentity: leads\ndetect: [X]\n")
+    assert [m.name for m in load_mappings(landing).user] == ["ok"]
+    single = tmp_path / "one.yml"
+    single.write_text("name: one\nentity: deals\ndetect: [Y]\n")
+    assert [m.name for m in load_mappings(landing, single).user] == ["ok", "one"]
+
+
+# --- end to end: a CRM Baton has no preset for, with its own formats and time zone -----------------
+
+
+def export_deals_as_an_unknown_crm(seeds: Path, landing: Path) -> None:
+    """seeds/ with every deals file rewritten as a made-up CRM writes it: its own column names,
+    day-first local times in Europe/Berlin (DST included), `Won` / `Lost` for the closed stages. A
+    value that is not a valid ISO time in the sample stays as it is (and stays bad)."""
+    import duckdb
+    import shutil
+
+    shutil.copytree(seeds, landing)
+    mapping_file(landing, "deals.yml", """\
+        name: berlin-crm-deals
+        entity: deals
+        detect: [Deal No, Won/Lost time]
+        columns: {deal_id: Deal No, account_id: Org No, deal_name: Title, created_at: Added,
+                  closed_at: Won/Lost time, stage: Status, amount: Value, originating_lead_id: Origin person}
+        values: {stage: {Won: closed_won, Lost: closed_lost}}
+        formats: {created_at: ["%d.%m.%Y %H:%M:%S"], closed_at: ["%d.%m.%Y %H:%M:%S"]}
+        timezone: Europe/Berlin
+    """)
+    conn = duckdb.connect()
+    conn.execute("SET TimeZone = 'UTC'")
+    local = (
+        "CASE WHEN TRY_CAST({c} AS TIMESTAMPTZ) IS NOT NULL AND regexp_full_match({c}, '\\d{{4}}-\\d\\d-\\d\\d[T ].*') "
+        "THEN strftime(timezone('Europe/Berlin', TRY_CAST({c} AS TIMESTAMPTZ)), '%d.%m.%Y %H:%M:%S') ELSE {c} END"
+    )
+    for path in sorted((landing / "deals").glob("*.csv")):
+        conn.execute(
+            f"""
+            COPY (
+                SELECT deal_id AS "Deal No", account_id AS "Org No", deal_name AS "Title",
+                       {local.format(c='created_at')} AS "Added", {local.format(c='closed_at')} AS "Won/Lost time",
+                       CASE stage WHEN 'closed_won' THEN 'Won' WHEN 'closed_lost' THEN 'Lost' ELSE stage END AS "Status",
+                       amount AS "Value", originating_lead_id AS "Origin person"
+                FROM read_csv(?, all_varchar = true, header = true)
+            ) TO '{path}' (HEADER, DELIMITER ',')
+            """,
+            [str(path)],
+        )
+
+
+@pytest.mark.slow
+def test_an_unknown_crm_read_through_a_user_mapping_builds_the_same_marts(tmp_path: Path, built_warehouse: Path) -> None:
+    from conftest import REPO_ROOT
+    from marts_hash import assert_same_tables, table_digests
+
+    landing = tmp_path / "landing"
+    export_deals_as_an_unknown_crm(REPO_ROOT / "seeds", landing)
+    assert "Won/Lost time" in (landing / "deals" / "deals_2026_10_01.csv").read_text().splitlines()[0]
+    mapped = tmp_path / "mapped"
+    mapped.mkdir()
+    done = run_baton(baton_env(mapped, BATON_LANDING_DIR=str(landing)))
+    assert done.returncode == 0, done.stderr[-4000:]
+    import duckdb
+
+    with duckdb.connect(str(mapped / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.execute(
+            "SELECT DISTINCT mapping FROM audit.load_ledger WHERE entity = 'deals'"
+        ).fetchall() == [("berlin-crm-deals",)]
+    assert_same_tables(
+        table_digests(built_warehouse, "marts"), table_digests(mapped / "warehouse.duckdb", "marts"),
+        "the marts of seeds/ and of seeds/ with its deals exported by a Berlin CRM",
+    )

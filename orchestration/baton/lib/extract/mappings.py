@@ -234,13 +234,18 @@ class Mappings:
 def mapping_files(landing_dir: Path | None, extra_dir: Path | None) -> list[Path]:
     """The user's mapping files, in the order they are tried."""
     files: list[Path] = []
+    if extra_dir is not None and not extra_dir.exists():
+        raise MappingError(str(extra_dir), "the mappings folder does not exist (BATON_MAPPINGS / --mappings)")
     for folder in (landing_dir / USER_FOLDER if landing_dir else None, extra_dir):
         if folder is None:
             continue
-        if folder.is_file():
+        if folder.is_file() and folder == extra_dir:  # BATON_MAPPINGS may name one file
             files.append(folder)
         elif folder.is_dir():
-            files += sorted(p for p in folder.iterdir() if p.suffix.lower() in _SUFFIXES and not p.name.startswith("."))
+            files += sorted(
+                p for p in folder.iterdir()
+                if p.suffix.lower() in _SUFFIXES and not p.name.startswith(".") and not p.is_dir()
+            )
     return files
 
 
