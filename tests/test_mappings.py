@@ -389,3 +389,31 @@ def test_an_unknown_crm_read_through_a_user_mapping_builds_the_same_marts(tmp_pa
         table_digests(built_warehouse, "marts"), table_digests(mapped / "warehouse.duckdb", "marts"),
         "the marts of seeds/ and of seeds/ with its deals exported by a Berlin CRM",
     )
+
+
+def test_formats_with_an_offset_or_a_zone_name_keep_it_and_z_reads_as_utc(conn, landing) -> None:
+    mapping_file(landing, "events.yml", """\
+        name: offsets
+        entity: engagement_events
+        detect: [Activity Id]
+        columns: {event_id: Activity Id, occurred_at: When, email: Mail}
+        constants: {event_type: ad_click}
+        formats: {occurred_at: ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S %Z", "%d/%m/%Y %H:%M"]}
+        timezone: America/New_York
+    """)
+    put(
+        landing, "engagement_events", "e.csv",
+        "Activity Id,Mail,When\n"
+        "A1,a@x.com,2026-03-01T12:00:00+01:00\n"    # its own offset: 11:00 UTC
+        "A2,a@x.com,2026-03-01T12:00:00Z\n"         # Z is +00:00, as Python's %z reads it
+        "A3,a@x.com,2026-03-01 12:00:00 UTC\n"      # a zone name is kept
+        "A4,a@x.com,01/03/2026 12:00\n"             # no offset: New York, UTC-5 in March before DST
+        "A5,a@x.com,2026-03-01 12:00\n",            # no format reads it: quarantined, never guessed
+    )
+    load_entity_with(conn, landing, "engagement_events")
+    assert raw(conn, "engagement_events", "event_id, occurred_at::VARCHAR") == [
+        ("A1", "2026-03-01 11:00:00"), ("A2", "2026-03-01 12:00:00"), ("A3", "2026-03-01 12:00:00"),
+        ("A4", "2026-03-01 17:00:00"),
+    ]
+    [(_, row, reason)] = quarantine(conn)
+    assert (row, reason.split(": ")[0]) == (5, "occurred_at (export column When)")

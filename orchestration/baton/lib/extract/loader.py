@@ -822,7 +822,9 @@ def _load_rows(
         formats = mapping.formats.get(column.name) if mapping is not None else None
         zone = mapping.timezone if mapping is not None and mapping.timezone not in (None, "UTC", "Etc/UTC") else None
         if column.kind in (Kind.TIMESTAMP, Kind.DATE) and (formats or zone):
-            parsed = _time_sql(column.kind, name, [(bind("format", f), "%z" in f) for f in formats or ()], zone and bind("zone", zone))
+            parsed = _time_sql(
+                column.kind, name, [(bind("format", f), "%z" in f or "%Z" in f) for f in formats or ()], zone and bind("zone", zone)
+            )
         else:
             parsed = _typed_sql(column.kind, name)
         if column.kind is Kind.HEADCOUNT:
@@ -1045,8 +1047,11 @@ def _time_sql(kind: Kind, name: str, formats: list[tuple[str, bool]], zone: str 
         attempts = []
         for fmt, with_offset in formats:
             attempt = f"try_strptime({name}, {fmt}::VARCHAR)"
-            if with_offset:  # a TIMESTAMPTZ, turned into UTC by the session's time zone
-                attempts.append(f"{attempt}::TIMESTAMP")
+            if with_offset:
+                # A TIMESTAMPTZ, turned into UTC by the session's time zone. Python's %z reads a
+                # trailing `Z` as +00:00, DuckDB's does not: give it the offset spelled out.
+                zulu = f"try_strptime(regexp_replace({name}, '[Zz]$', '+00:00'), {fmt}::VARCHAR)"
+                attempts.append(f"coalesce({attempt}, {zulu})::TIMESTAMP")
             elif zone and kind is Kind.TIMESTAMP:
                 attempts.append(f"timezone({zone}::VARCHAR, {attempt})::TIMESTAMP")
             else:
