@@ -317,5 +317,5 @@ def test_materialization_metadata_counts_tables_and_skips_views(built_warehouse:
         assert model_metadata(conn, dg.AssetKey(["intermediate", "int_engagement_events"])) == {}
     assert metadata["dagster/row_count"] == leads
     assert metadata["sals"] == sals
-    assert metadata["lead_to_sal_pct"].value == round(100.0 * sals / leads, 2)
-    assert metadata["undetermined_pct"].value == round(100.0 * undetermined / leads, 2)
+    assert metadata["lead_to_sal_rate"].value == round(sals / leads, 4)
+    assert metadata["undetermined_share"].value == round(undetermined / leads, 4)

@@ -1,11 +1,17 @@
 """Baton's one Definitions object: assets (defs/ingest, defs/transform, defs/serving), checks,
-the nightly job and its schedule (defs/jobs). Loading it changes nothing in the environment."""
+the nightly job and its schedule (defs/jobs), the new-landing-files sensor (defs/sensors).
+Loading it changes nothing in the environment.
+
+Asset groups, one per layer: `landing` (each entity's export files -> raw.<entity>, the rules
+file -> config.rules), `staging`, `intermediate`, `marts` (the dbt models, by folder),
+`serving` (the BI copy), `report`."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from baton.defs.jobs import nightly_job, nightly_schedule
+from baton.defs.sensors import new_landing_files
 from baton.lib import settings
 from baton.defs.config import sal_rules
 from baton.defs.transform import baton_dbt_models
@@ -22,6 +28,7 @@ defs = dg.Definitions(
     asset_checks=[undetermined_share_within_threshold],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
+    sensors=[new_landing_files],
     resources={
         "dbt": BatonDbtCliResource(
             project_dir=baton_dbt_project,

@@ -97,6 +97,18 @@ def main(argv: list[str] | None = None) -> int:
     ui_parser = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on this machine only, unless told otherwise")
     ui_parser.add_argument("--host", default=os.environ.get("BATON_UI_HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1)")
     ui_parser.add_argument("--port", default=os.environ.get("BATON_UI_PORT", "3000"))
+    serve_parser = commands.add_parser(
+        "serve",
+        help="production: the 02:00 schedule and the new-landing-files sensor (dagster-daemon) and the UI (dagster-webserver)",
+        description="Start `dagster-daemon run` (the nightly schedule, the new_landing_files sensor, the run queue) and "
+        "`dagster-webserver` (the UI) with DAGSTER_HOME (default: .dagster_home in the repository; set it to a "
+        "persistent folder in production), and stop both, with every process they started, on Ctrl-C or SIGTERM. "
+        "Runs are launched by the daemon and see this command's environment: set the BATON_* variables here. "
+        "See docs/operations.md.",
+    )
+    serve_parser.add_argument("--host", default=os.environ.get("BATON_UI_HOST", "127.0.0.1"), help="address the UI binds (default 127.0.0.1)")
+    serve_parser.add_argument("--port", default=os.environ.get("BATON_UI_PORT", "3000"))
+    serve_parser.add_argument("--no-ui", action="store_true", help="run the daemon only (schedule, sensor, run queue)")
     args = parser.parse_args(argv)
     _flags_to_environment(args)
     if args.command == "run":
@@ -122,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return rules_diff(args.proposed, args.out)
     if args.command == "ui":
         return ui(args.host, args.port)
+    if args.command == "serve":
+        return serve(args.host, args.port, ui=not args.no_ui)
     if args.command == "parse":
         from baton.lib.dbt_cli import prepare_manifest
 
@@ -164,6 +178,118 @@ def ui(host: str, port: str) -> int:
     command = ui_command(host, port)
     os.execv(command[0], command) if os.path.isabs(command[0]) else os.execvp(command[0], command)
     return 0
+
+
+def serve_commands(host: str, port: str, ui: bool = True) -> list[list[str]]:
+    """`dagster-daemon run` and (unless `ui` is false) `dagster-webserver`, on Baton's workspace."""
+    workspace = str(settings.REPO_ROOT / "workspace.yaml")
+
+    def tool(name: str) -> str:
+        path = Path(sys.executable).with_name(name)
+        return str(path) if path.exists() else name
+
+    commands = [[tool("dagster-daemon"), "run", "-w", workspace]]
+    if ui:
+        commands.append([tool("dagster-webserver"), "-h", host, "-p", str(port), "-w", workspace])
+    return commands
+
+
+def serve(host: str, port: str, ui: bool = True, stop_timeout: float = 30.0) -> int:
+    """Run the daemon and the webserver until told to stop, then stop both and everything they started.
+
+    Each child starts in its own session (its own process group, away from the terminal's), so a
+    Ctrl-C reaches only this process, which then stops each child's whole group by the child's pid
+    (the code servers they start, and a run in progress, included): SIGTERM, then SIGKILL after
+    `stop_timeout` seconds. Nothing is ever stopped by name. If either child exits, the other is
+    stopped too and the exit status says so (systemd's Restart= then starts both again)."""
+    import signal
+    import subprocess
+
+    from baton.lib.dbt_cli import prepare_manifest
+
+    from baton.lib.extract.mappings import MappingError, load_mappings
+    from baton.lib.preflight import SettingsError, check_paths
+    from baton.lib.rules import RulesError, load_rules
+
+    settings.pin_environment()  # absolute paths: the daemon's code server and the runs it launches inherit them
+    try:  # the settings every run will use: wrong ones stop the service now, not at 02:00
+        load_rules(settings.rules_path())
+        settings.as_of_date()
+        settings.settle_seconds()
+        load_mappings(settings.landing_dir(), settings.mappings_dir())
+        check_paths(settings.landing_dir(), settings.duckdb_path(), settings.serving_path())
+    except (RulesError, MappingError, SettingsError, ValueError) as error:
+        _say(f"error: {error}")
+        return 2
+    prepare_manifest()
+    home = settings.ensure_dagster_home()
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")])
+    _say(f"DAGSTER_HOME   {home} (run history, schedule and sensor state, compute logs under storage/)")
+    _say(f"landing folder {settings.landing_dir()}")
+    _say(f"warehouse      {settings.duckdb_path()} (dbt logs in {settings.log_dir()})")
+    stop = {"signal": None}
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop["signal"] = signum
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    children: list[subprocess.Popen] = []
+    status = 0
+    try:
+        for command in serve_commands(host, port, ui):
+            children.append(subprocess.Popen(command, start_new_session=True))
+            _say(f"started {Path(command[0]).name} (pid {children[-1].pid})")
+        if ui:
+            _say(f"UI on http://{host}:{port}; Ctrl-C stops the daemon and the UI")
+        while stop["signal"] is None:
+            exited = [child for child in children if child.poll() is not None]
+            if exited:
+                child = exited[0]
+                _say(f"{Path(str(child.args[0])).name} (pid {child.pid}) exited with status {child.returncode}; stopping the rest")
+                status = child.returncode or 1
+                break
+            time.sleep(0.5)
+        else:
+            _say(f"signal {signal.Signals(stop['signal']).name}: stopping the daemon and the UI")
+    finally:
+        _stop_process_groups(children, stop_timeout)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return status
+
+
+def _stop_process_groups(children: list, timeout: float) -> None:
+    """SIGTERM each child's process group (its pgid is its pid: start_new_session), wait until every
+    process of the groups has ended, at most `timeout` seconds, then SIGKILL what is left."""
+    import signal
+
+    def signal_group(pid: int, sig: int) -> None:
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    for child in children:
+        signal_group(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    # poll() reaps a leader that has ended; the group may outlive it (a code server, a run worker)
+    while time.monotonic() < deadline and any(child.poll() is None or _group_alive(child.pid) for child in children):
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None or _group_alive(child.pid):
+            _say(f"{Path(str(child.args[0])).name} (pid {child.pid}) did not stop in {timeout:g}s: killing its process group")
+            signal_group(child.pid, signal.SIGKILL)
+        child.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def rules_diff(proposed: Path, out: Path | None) -> int:
@@ -319,12 +445,15 @@ def run() -> int:
     _say(f"run {run_id} started")
     # Dagster's own console log only with --verbose: the terminal gets Baton's lines, as they happen.
     log_level = os.environ.get("BATON_LOG_LEVEL", "INFO") if settings.verbose() else "CRITICAL"
+    from baton.defs.jobs import run_tags
+
     with LiveProgress(instance, run_id, _say):
         result = defs.resolve_job_def("nightly").execute_in_process(
             instance=instance,
             run_id=run_id,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags=run_tags("baton run"),
         )
     elapsed = time.monotonic() - started
     problem_files = _problem_files(result, PROBLEM_FILES_METADATA)

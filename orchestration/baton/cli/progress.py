@@ -22,7 +22,7 @@ _QUIET_MESSAGES = (
     "Finished dbt command",
     "Forwarding interrupt",
 )
-_FIGURES = ("rows_loaded", "rows_quarantined", "files_failed", "lead_to_sal_pct", "undetermined_pct", "dagster/row_count")
+_FIGURES = ("rows_loaded", "rows_quarantined", "files_failed", "lead_to_sal_rate", "undetermined_share", "dagster/row_count")
 _POLL_SECONDS = 0.2
 
 

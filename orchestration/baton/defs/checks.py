@@ -33,8 +33,9 @@ def undetermined_share_within_threshold(warehouse: WarehouseResource) -> dg.Asse
         passed=share <= threshold,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "undetermined_pct": dg.MetadataValue.float(round(100 * share, 2)),
-            "threshold_pct": dg.MetadataValue.float(round(100 * threshold, 2)),
+            # fractions 0..1, like the rules file's alerts.undetermined_share_max (defs/metrics.py)
+            "undetermined_share": dg.MetadataValue.float(round(share, 4)),
+            "threshold_share": dg.MetadataValue.float(float(threshold)),
             "leads": leads,
             "undetermined": undetermined,
         },

@@ -7,13 +7,19 @@ from baton.lib import settings
 from baton.lib.rules import load_rules
 from baton.lib.rules_table import write_rules_table
 from baton.defs.resources import WarehouseResource
+from baton.defs.ingest import LANDING_GROUP
 
 
 @dg.asset(
     key=["config", "rules"],
-    group_name="config",
-    description="The SAL definition and pipeline settings from the rules file (BATON_RULES), with the run's as-of date (BATON_AS_OF).",
-    kinds={"duckdb", "yaml"},
+    group_name=LANDING_GROUP,
+    description=(
+        "The SAL definition and pipeline settings from the rules file (BATON_RULES), validated before anything "
+        "else is written, with the run's as-of date (BATON_AS_OF), as the one-row table `config.rules` the dbt "
+        "models read. Materialization metadata: `rules_version`, `rules_file`, `as_of_date`, `sal_rules`."
+    ),
+    kinds={"python", "duckdb", "yaml"},
+    tags={"baton/layer": LANDING_GROUP},
 )
 def sal_rules(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     rules = load_rules(settings.rules_path())

@@ -21,6 +21,8 @@ ROWS_BALANCE_CHECK = "rows_balance"
 FRESHNESS_CHECK = "landing_freshness"
 FILES_LOADED_CHECK = "landing_files_loaded"
 PROBLEM_FILES_METADATA = "problem_files"
+# What enters from outside: the landing folder's exports (raw.<entity>) and the rules file (config.rules).
+LANDING_GROUP = "landing"
 
 
 def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
@@ -28,13 +30,17 @@ def build_raw_asset(entity: Entity) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        group_name="raw",
+        group_name=LANDING_GROUP,
         description=(
-            f"`{entity.name}` export files from the landing folder (BATON_LANDING_DIR), "
-            f"each loaded once (by content hash); bad rows go to audit.quarantine."
+            f"`{entity.name}` export files from the landing folder (BATON_LANDING_DIR: `{entity.name}/*` and "
+            f"`{entity.name}.csv`), each loaded once (by content hash) into `raw.{entity.name}`; bad rows go to "
+            f"audit.quarantine, every file's verdict to audit.load_ledger."
             + (" Optional entity: an absent folder is fine." if entity.optional else "")
+            + " Materialization metadata: files loaded / failed / deferred / ignored and rows read / loaded / "
+            "quarantined in this run, `raw_rows_total` in the table."
         ),
-        kinds={"duckdb"},
+        kinds={"python", "duckdb"},
+        tags={"baton/layer": LANDING_GROUP},
         check_specs=[
             dg.AssetCheckSpec(
                 ROWS_BALANCE_CHECK,

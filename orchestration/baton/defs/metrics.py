@@ -1,4 +1,11 @@
-"""Figures attached to each model's materialization, so the UI plots them over runs."""
+"""Figures attached to each model's materialization, so the UI plots them over runs.
+
+Units: every share is a fraction 0..1, as in the marts (`lead_to_sal_monthly.lead_to_sal_pct`
+is 0..1 too) and the rules file (`alerts.undetermined_share_max: 0.05`); the keys say so
+(`_rate`, `_share`), never `_pct`. Dagster plots numeric metadata against the time of the
+materialization (the x-axis cannot be changed for an unpartitioned asset), so each point also
+carries the `as_of_date` the figures were computed for, and the run is tagged `baton/as_of`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,33 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+
+
+LEAD_TO_SAL_RATE = "lead_to_sal_rate"
+UNDETERMINED_SHARE = "undetermined_share"
+AS_OF_DATE = "as_of_date"
+
+# Appended to the model's description in the UI (transform.py), so the unit is stated where the plot is.
+KPI_NOTES = {
+    ("marts", "fct_leads"): (
+        f"Materialization metadata: `{LEAD_TO_SAL_RATE}` = SALs / leads and `{UNDETERMINED_SHARE}` = undetermined / "
+        f"leads, both fractions 0..1 (0.262 = 26.2 %, the unit of the marts' `*_pct` columns); `leads`, `sals`, "
+        f"`rules_version`, and `{AS_OF_DATE}`, the as-of date of the figures (the plots' x-axis is the time of the run)."
+    ),
+    ("marts", "fct_deals"): (
+        "Materialization metadata: `pipeline_<category>` (sum of deal amounts) and `deals_<category>` per pipeline "
+        f"category, and `{AS_OF_DATE}`, the as-of date of the figures (the plots' x-axis is the time of the run)."
+    ),
+}
+
+
+def as_of_date(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The as-of date the run computed with (`config.rules`, written by the rules asset)."""
+    try:
+        row = conn.execute("SELECT CAST(as_of_date AS VARCHAR) FROM config.rules").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
 
 
 def model_metadata(conn: duckdb.DuckDBPyConnection, asset_key: dg.AssetKey) -> dict[str, Any]:
@@ -23,6 +57,10 @@ def model_metadata(conn: duckdb.DuckDBPyConnection, asset_key: dg.AssetKey) -> d
     metadata: dict[str, Any] = {
         "dagster/row_count": conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
     }
+    if schema == "marts":
+        as_of = as_of_date(conn)
+        if as_of is not None:
+            metadata[AS_OF_DATE] = as_of
     if (schema, table) == ("marts", "fct_leads"):
         leads, sals, undetermined, version = conn.execute(
             """
@@ -31,8 +69,9 @@ def model_metadata(conn: duckdb.DuckDBPyConnection, asset_key: dg.AssetKey) -> d
             FROM marts.fct_leads
             """
         ).fetchone()
-        metadata["lead_to_sal_pct"] = dg.MetadataValue.float(round(100.0 * sals / leads, 2) if leads else 0.0)
-        metadata["undetermined_pct"] = dg.MetadataValue.float(round(100.0 * undetermined / leads, 2) if leads else 0.0)
+        metadata[LEAD_TO_SAL_RATE] = dg.MetadataValue.float(round(sals / leads, 4) if leads else 0.0)
+        metadata[UNDETERMINED_SHARE] = dg.MetadataValue.float(round(undetermined / leads, 4) if leads else 0.0)
+        metadata["leads"] = leads
         metadata["sals"] = sals
         metadata["rules_version"] = version or ""
     if (schema, table) == ("marts", "fct_deals"):

@@ -1,11 +1,16 @@
-"""The dbt models as Dagster assets; dbt data tests surface as asset checks."""
+"""The dbt models as Dagster assets; dbt data tests surface as asset checks.
+
+`BatonDbtTranslator` makes the UI read like the pipeline: each model in the group of its
+layer (the folder under models/: staging, intermediate, marts), its description from its
+yml (never its SQL), and every data test check described in words.
+"""
 
 import contextlib
 import io
 import json
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,9 +22,129 @@ from baton.lib import dbt_builds
 from baton.lib import settings
 from baton.defs.project import baton_dbt_project
 from baton.defs.resources import WarehouseResource
-from baton.defs.metrics import model_metadata
+from baton.defs.metrics import KPI_NOTES, model_metadata
 
-TRANSLATOR = DagsterDbtTranslator(
+# The dbt layers, one Dagster asset group each (the folder under dbt_project/models/).
+DBT_LAYERS = ("staging", "intermediate", "marts")
+LAYER_TAG = "baton/layer"
+
+
+class BatonDbtTranslator(DagsterDbtTranslator):
+    """Groups by layer, descriptions from the yml, a description for every dbt test check."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return _layer(dbt_resource_props)
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        # dagster-dbt's default appends the model's raw SQL (and shows only SQL when the
+        # yml has no description); the SQL is one click away in the file named here.
+        props = dbt_resource_props
+        text = (props.get("description") or "").strip() or f"dbt {props['resource_type']} {props['name']} (its yml has no description)."
+        if props["resource_type"] == "model":
+            materialized = props.get("config", {}).get("materialized", "model")
+            text += f"\n\nBuilt by dbt as {'an' if materialized[0] in 'aeiou' else 'a'} {materialized} `{props.get('schema')}.{props.get('alias') or props['name']}` from `dbt_project/{props.get('original_file_path')}`."
+            note = KPI_NOTES.get((props.get("schema"), props.get("alias") or props["name"]))
+            if note:
+                text += "\n\n" + note
+        return text
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        layer = _layer(dbt_resource_props)
+        return {**super().get_tags(dbt_resource_props), **({LAYER_TAG: layer} if layer else {})}
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):  # type: ignore[override]
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        return spec._replace(description=describe_test(manifest, manifest["nodes"][unique_id]))
+
+
+def _layer(props: Mapping[str, Any]) -> str | None:
+    """staging / intermediate / marts from models/<layer>/...; another folder keeps its own name."""
+    if props.get("resource_type") != "model":
+        return None
+    fqn = props.get("fqn") or []
+    folder = fqn[1] if len(fqn) > 2 else "dbt"
+    return re.sub(r"[^A-Za-z0-9_]", "_", folder)
+
+
+def describe_test(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> str:
+    """A dbt data test in words: its own description when the yml gives one, else what it
+    asserts from its name and arguments, e.g. "unique: fct_leads.lead_id has no duplicates";
+    a singular test by the comment at the top of its SQL file. Says whether a failure blocks."""
+    own = (test.get("description") or (test.get("meta") or {}).get("description") or "").strip()
+    generic = test.get("test_metadata") or {}
+    if own:
+        text = own
+    elif generic:
+        text = _describe_generic(manifest, test, generic)
+    else:
+        text = _leading_comment(test.get("raw_code") or "") or (
+            f"singular dbt test {test['name']}: fails when its query returns rows."
+        )
+        text += f" (`dbt_project/{test.get('original_file_path')}`)"
+    where = (test.get("config") or {}).get("where")
+    if where:
+        text += f" (rows where {where})"
+    severity = str((test.get("config") or {}).get("severity") or "error").lower()
+    text += (
+        " Severity error: a failure fails the run and blocks the models downstream."
+        if severity == "error"
+        else " Severity warn: a failure is reported, the run goes on."
+    )
+    return text
+
+
+def _describe_generic(manifest: Mapping[str, Any], test: Mapping[str, Any], generic: Mapping[str, Any]) -> str:
+    kwargs = generic.get("kwargs") or {}
+    name = generic.get("name", "")
+    model = _node_name(test.get("attached_node")) or _ref_name(kwargs.get("model"))
+    column = kwargs.get("column_name") or test.get("column_name")
+    target = f"{model}.{column}" if column else model
+    if name == "unique":
+        return f"unique: {target} has no duplicates."
+    if name == "not_null":
+        return f"not_null: {target} is never null."
+    if name == "accepted_values":
+        values = ", ".join(str(v) for v in kwargs.get("values") or [])
+        return f"accepted_values: {target} is one of {values}."
+    if name == "relationships":
+        return f"relationships: every {target} is a {_ref_name(kwargs.get('to'))}.{kwargs.get('field')}."
+    if name == "baton_unique_combination":
+        return f"unique combination: no two rows of {model} share ({', '.join(kwargs.get('columns') or [])})."
+    # Another generic test: its macro's description when it has one, else its arguments.
+    macro = (manifest.get("macros") or {}).get(f"macro.{test.get('package_name')}.test_{name}") or {}
+    shown = ", ".join(f"{k}={v}" for k, v in kwargs.items() if k not in ("model", "column_name"))
+    detail = (macro.get("description") or "").strip() or (f"({shown})" if shown else "")
+    return f"{name}: {target} {detail}".rstrip() + "."
+
+
+def _node_name(unique_id: str | None) -> str | None:
+    # model.baton.fct_leads -> fct_leads; source.baton.raw.leads -> raw.leads
+    if not unique_id:
+        return None
+    parts = unique_id.split(".")
+    return ".".join(parts[3:]) if parts[0] == "source" else parts[-1]
+
+
+def _ref_name(text: str | None) -> str:
+    match = re.search(r"ref\(\s*['\"]([^'\"]+)['\"]", text or "")
+    return match.group(1) if match else str(text)
+
+
+def _leading_comment(sql: str) -> str:
+    """The `--` comment lines at the top of a singular test (after its config() call)."""
+    lines = []
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("--"):
+            lines.append(stripped.lstrip("-").strip())
+        elif lines or (stripped and not stripped.startswith("{{")):
+            break
+    return " ".join(line for line in lines if line)
+
+
+TRANSLATOR = BatonDbtTranslator(
     settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
 )
 

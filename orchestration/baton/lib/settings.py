@@ -43,6 +43,7 @@ SETTINGS = (
     Setting("BATON_PII_KEY", "unset", "key of the email hash in the serving copy (unset: no email column)"),
     Setting("BATON_SERVE_PII", "unset", "1 publishes raw emails and names to the serving copy"),
     Setting("BATON_SCHEDULE_TIMEZONE", "UTC", "time zone of the 02:00 nightly schedule"),
+    Setting("BATON_SENSOR_INTERVAL_SECONDS", "60", "how often the daemon looks for new landing files (the new_landing_files sensor)"),
     Setting("BATON_VERBOSE", "unset", "1 shows Dagster's and dbt's own logs on the terminal", "--verbose"),
     Setting("DAGSTER_HOME", ".dagster_home in the repository", "Dagster's run history and schedule state"),
 )
@@ -156,6 +157,10 @@ telemetry:
   enabled: false
 run_queue:
   max_concurrent_runs: 1
+# A run whose worker was killed would otherwise hold the one queue slot forever.
+run_monitoring:
+  enabled: true
+  max_runtime_seconds: 21600
 """
 
 
