@@ -17,6 +17,7 @@ from baton.defs.config import sal_rules
 from baton.defs.transform import baton_dbt_models
 from baton.defs.ingest import raw_assets
 from baton.defs.serving import serving_copy
+from baton.defs.report import report_assets
 from baton.defs.checks import undetermined_share_within_threshold
 from baton.defs.dbt_resource import BatonDbtCliResource
 from baton.defs.project import baton_dbt_project
@@ -24,7 +25,7 @@ from baton.lib.dbt_cli import dbt_executable
 from baton.defs.resources import WarehouseResource
 
 defs = dg.Definitions(
-    assets=[sal_rules, *raw_assets, baton_dbt_models, serving_copy],
+    assets=[sal_rules, *raw_assets, baton_dbt_models, serving_copy, *report_assets],
     asset_checks=[undetermined_share_within_threshold],
     jobs=[nightly_job],
     schedules=[nightly_schedule],

@@ -40,6 +40,7 @@ SETTINGS = (
     Setting("BATON_DUCKDB_THREADS", "the number of cores", "DuckDB threads"),
     Setting("BATON_DUCKDB_TEMP_DIR", "<warehouse>.tmp", "DuckDB spill folder"),
     Setting("BATON_FRESHNESS_DAYS", "2", "the landing_freshness check warns when an entity's newest file is older"),
+    Setting("BATON_REPORT_DIR", "<warehouse folder>/report", "the folder of the nightly HTML report (index.html)"),
     Setting("BATON_PII_KEY", "unset", "key of the email hash in the serving copy (unset: no email column)"),
     Setting("BATON_SERVE_PII", "unset", "1 publishes raw emails and names to the serving copy"),
     Setting("BATON_SCHEDULE_TIMEZONE", "UTC", "time zone of the 02:00 nightly schedule"),
@@ -141,6 +142,12 @@ def serving_path() -> Path:
         return Path(value).resolve()
     warehouse = duckdb_path()
     return warehouse.with_name(f"{warehouse.stem}.serving{warehouse.suffix or '.duckdb'}")
+
+
+def report_dir() -> Path:
+    """Where the nightly report goes: BATON_REPORT_DIR, else `<warehouse folder>/report`."""
+    value = os.environ.get("BATON_REPORT_DIR", "").strip()
+    return Path(value).resolve() if value else duckdb_path().parent / "report"
 
 
 def pii_key() -> str | None:
