@@ -471,7 +471,7 @@ def run() -> int:
         named = "; ".join(f"{p['entity']}/{Path(p['path']).name} ({p['status']}: {p['reason']})" for p in failed)
         _say(
             f"run {run_id} completed in {elapsed:.1f}s but {len(failed)} landing file(s) did not load: {named}. "
-            f"Serving copy NOT replaced (readers keep the last good figures); fix or remove the file, or `baton skip FILE`."
+            f"Serving copy and report NOT replaced (readers keep the last good figures); fix or remove the file, or `baton skip FILE`."
         )
         return 3
     _say(f"run {run_id} succeeded in {elapsed:.1f}s")
