@@ -417,3 +417,18 @@ def test_formats_with_an_offset_or_a_zone_name_keep_it_and_z_reads_as_utc(conn, 
     ]
     [(_, row, reason)] = quarantine(conn)
     assert (row, reason.split(": ")[0]) == (5, "occurred_at (export column When)")
+
+
+def test_a_mappings_folder_that_cannot_be_listed_stops_with_its_path(landing, monkeypatch) -> None:
+    mapping_file(landing, "ok.yml", "name: ok\nentity: leads\ndetect: [X]\n")
+    real_iterdir = Path.iterdir
+
+    def refuse(self):
+        if self.name == "_mappings":
+            raise PermissionError(13, "Permission denied")
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    with pytest.raises(MappingError) as raised:
+        load_mappings(landing)
+    assert str(raised.value) == f"mapping file {landing / '_mappings'}: cannot read the mappings folder: Permission denied"

@@ -242,10 +242,13 @@ def mapping_files(landing_dir: Path | None, extra_dir: Path | None) -> list[Path
         if folder.is_file() and folder == extra_dir:  # BATON_MAPPINGS may name one file
             files.append(folder)
         elif folder.is_dir():
-            files += sorted(
-                p for p in folder.iterdir()
-                if p.suffix.lower() in _SUFFIXES and not p.name.startswith(".") and not p.is_dir()
-            )
+            try:
+                files += sorted(
+                    p for p in folder.iterdir()
+                    if p.suffix.lower() in _SUFFIXES and not p.name.startswith(".") and not p.is_dir()
+                )
+            except OSError as error:
+                raise MappingError(str(folder), f"cannot read the mappings folder: {error.strerror or error}") from None
     return files
 
 
