@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from baton.lib.extract import loader
+from baton.lib.extract import lake
 from baton.lib.extract.loader import FileLoad, load_entity
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hostile"
@@ -102,10 +103,8 @@ def assert_balanced(conn: duckdb.DuckDBPyConnection) -> None:
     """Every file: rows read = loaded + quarantined, and that is what is stored."""
     if not conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit'").fetchone()[0]:
         return
-    stored = " UNION ALL ".join(
-        f"SELECT _file_id AS file_id FROM raw.{name}"
-        for (name,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'").fetchall()
-    )
+    names = [name for (name,) in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'").fetchall()]
+    stored = " UNION ALL ".join(f"SELECT _file_id AS file_id FROM raw.{name}" for name in names)
     problems = conn.execute(
         f"""
         WITH stored AS (SELECT file_id, count(*) AS n FROM ({stored}) GROUP BY ALL),
@@ -118,6 +117,11 @@ def assert_balanced(conn: duckdb.DuckDBPyConnection) -> None:
         """
     ).fetchall()
     assert problems == []
+    # Raw is a Parquet lake: one folder per loaded file (none for a failed, duplicate... file), nothing else.
+    folders = {(p.parent.name, p.name) for p in (lake.root(conn) / "raw").glob("*/*")}
+    loaded = conn.execute("SELECT entity, 'file_id=' || file_id FROM audit.load_ledger WHERE status = 'loaded'").fetchall()
+    assert folders == set(loaded)
+    assert not list((lake.root(conn) / "raw").glob("*/*/.tmp-*"))
 
 
 def utc(*args: int) -> dt.datetime:

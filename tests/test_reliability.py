@@ -168,7 +168,15 @@ def test_two_runs_at_once_queue_on_the_lock_and_lose_nothing(built_warehouse: Pa
 # --- crash safety -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("crash_at", ["extract:before_commit:engagement_events", "extract:after:deals", "extract:after:leads"])
+@pytest.mark.parametrize(
+    "crash_at",
+    [
+        "extract:after_lake_write:engagement_events",  # its Parquet file renamed into the lake, no ledger row yet
+        "extract:before_commit:engagement_events",
+        "extract:after:deals",
+        "extract:after:leads",
+    ],
+)
 def test_killed_during_extract_next_run_completes_with_clean_marts(built_warehouse: Path, tmp_path: Path, crash_at: str) -> None:
     crashed = run_baton(baton_env(tmp_path, BATON_CRASH_AT=crash_at))
     assert crashed.returncode == -signal.SIGKILL

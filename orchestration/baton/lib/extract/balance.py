@@ -1,5 +1,7 @@
 """Nothing lost: every file's rows read = rows loaded + rows quarantined, checked
-against what is actually stored (not just the ledger's own arithmetic)."""
+against what is actually stored (not just the ledger's own arithmetic): the rows
+`raw.<entity>` reads from the file's Parquet folder in the lake (lake.py; a loaded
+file whose folder is gone counts 0 stored rows) and its rows in audit.quarantine."""
 
 from __future__ import annotations
 

@@ -2,9 +2,15 @@
 
 Every file is loaded in one DuckDB transaction: its good rows go to
 `raw.<entity>`, its bad rows to `audit.quarantine` with a reason, and one row
-to `audit.load_ledger`. A crash mid-file therefore leaves no trace of it and
-the file is simply loaded by the next run. All row work happens inside DuckDB
-(read_csv / read_parquet / read_text); Python only builds the SQL.
+to `audit.load_ledger`. `raw.<entity>` is a view over a Parquet lake beside
+the warehouse file (lake.py): the file's typed rows are written as
+`raw/<entity>/file_id=<n>/part-0.parquet` under a temporary name, renamed
+when they balance, and count only once the ledger row commits (the view reads
+the files the ledger records `loaded`; a rolled-back load deletes its folder,
+the next run sweeps what a crash left). A crash mid-file therefore leaves no
+trace that counts and the file is simply loaded by the next run. All row work
+happens inside DuckDB (read_csv / read_parquet / read_text, COPY TO Parquet);
+Python only builds the SQL.
 
 Large files stream: no step holds a whole file's rows in memory (see
 `_load_rows` and readers.py). A CSV file is read once, in order, into a
@@ -110,7 +116,7 @@ from pathlib import Path
 
 import duckdb
 
-from baton.lib.extract import readers
+from baton.lib.extract import lake, readers
 from baton.lib.extract.entities import CLOSED_STAGES, ENTITIES, EVENT_TYPES, Entity, Kind
 from baton.dev.faults import crash_point
 from baton.lib.sqltext import quote_ident, quote_literal
@@ -146,14 +152,7 @@ _BLANK_CODES = "[9, 10, 12, 13, 32, 160, 65279]"
 _SCRATCH_PREFIX = "baton-extract-"
 _TEMP_TABLES = ("_landing_repeated_keys", "_landing_loaded", "_landing_flagged", "_landing_rejected")
 
-METADATA_COLUMNS = (
-    ("_record_key", "VARCHAR"),
-    ("_file_id", "BIGINT"),
-    ("_source_file", "VARCHAR"),
-    ("_row_number", "BIGINT"),
-    ("_raw_row", "JSON"),
-    ("_loaded_at", "TIMESTAMP"),
-)
+METADATA_COLUMNS = lake.METADATA_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -190,8 +189,10 @@ class _ChangedWhileRead(Exception):
     pass
 
 
-def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the audit and raw tables if they do not exist yet."""
+def ensure_warehouse(conn: duckdb.DuckDBPyConnection, lake_folder: Path | None = None) -> Path:
+    """Create the audit tables if they do not exist yet, and the raw views over the warehouse's
+    Parquet lake (lake.py: by default in the warehouse file's folder; `lake_folder` puts it
+    elsewhere). Raw tables of earlier versions move to the lake. Returns the lake folder."""
     conn.execute("SET TimeZone = 'UTC'")
     conn.execute("CREATE SCHEMA IF NOT EXISTS audit")
     conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
@@ -236,16 +237,13 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    for entity in ENTITIES.values():
-        columns = [f"{quote_ident(name)} {sql_type}" for name, sql_type in entity.raw_columns]
-        columns += [f"{name} {sql_type}" for name, sql_type in METADATA_COLUMNS]
-        conn.execute(f"CREATE TABLE IF NOT EXISTS raw.{entity.name} ({', '.join(columns)})")
-        _add_headcount_intervals(conn, entity)
+    return lake.attach(conn, lake_folder, before_upgrade=lambda entity: _add_headcount_intervals(conn, entity))
 
 
 def _add_headcount_intervals(conn: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Raw tables created before employee counts could be ranges get the interval columns, filled
-    from the plain number every earlier row holds (a plain number n is the interval [n, n])."""
+    from the plain number every earlier row holds (a plain number n is the interval [n, n]); run on
+    a raw table of an earlier version before it moves to the lake."""
     present = {
         name
         for (name,) in conn.execute(
@@ -278,7 +276,8 @@ def load_entity(
     entity = ENTITIES[entity_name]
     if mappings is None:
         mappings = load_mappings(landing_dir, mappings_dir())
-    ensure_warehouse(conn)
+    lake_folder = ensure_warehouse(conn)
+    lake.sweep(conn, lake_folder, entity.name)
     _remove_stale_scratch(conn)
     results = []
     for landing_file in discover(landing_dir, entity.name):
@@ -414,6 +413,8 @@ def _read_and_load(
     def check_names(found: list[str]) -> None:
         plans.append((found, plan_columns(entity, found, fmt, path, mappings)))
 
+    lake_folder = lake.root(conn)
+    file_id = None
     scratch = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=_scratch_root(conn)))
     # Row order is carried in `_row_number`, never in the order rows are written: DuckDB may then
     # stream into its sinks (the scratch file, raw, quarantine) without holding rows back for order.
@@ -428,15 +429,21 @@ def _read_and_load(
             source = readers.decompress(landing_file.path, landing_file.compression, scratch)
         landing = readers.read(conn, source, fmt, scratch, check_names)
         plan = plan_columns(entity, landing.names, fmt, path, mappings)
-        counts = _load_rows(conn, entity, landing, plan, path, file_id)
+        counts, staged = _load_rows(conn, entity, landing, plan, path, file_id, lake_folder)
         if _changed(landing_file.path, stat):
             raise _ChangedWhileRead()
+        # The Parquet file takes its name, then the ledger row commits: until then it does not count.
+        crash_point(f"extract:before_lake_rename:{entity.name}")
+        staged.publish()
+        crash_point(f"extract:after_lake_write:{entity.name}")
         mapping = plan.mapping.name if plan.mapping else None
         _record(conn, entity, path, digest, stat, "loaded", None, counts, file_id, mapping, fingerprint)
         crash_point(f"extract:before_commit:{entity.name}")
         conn.execute("COMMIT")
     except Exception as error:  # noqa: BLE001 - one file must not stop the others
         _rollback(conn)
+        if file_id is not None:
+            lake.discard(lake_folder, entity.name, file_id)
         if isinstance(error, duckdb.FatalException):  # the database itself is gone: nothing more to do
             raise
         status, reason = _verdict(entity, path, error)
@@ -452,6 +459,8 @@ def _read_and_load(
         return FileLoad(entity.name, path, status, reason=reason)
     except BaseException:
         _rollback(conn)
+        if file_id is not None:
+            lake.discard(lake_folder, entity.name, file_id)
         raise
     finally:
         for table in (*readers.TEMP_TABLES, *_TEMP_TABLES):
@@ -760,9 +769,11 @@ def _clean(value: str) -> str:
 
 
 def _load_rows(
-    conn: duckdb.DuckDBPyConnection, entity: Entity, landing: readers.Landing, plan: ColumnPlan, path: str, file_id: int
-) -> tuple[int, int, int]:
-    """Good rows -> raw.<entity>, bad rows -> audit.quarantine; returns rows read, loaded, quarantined.
+    conn: duckdb.DuckDBPyConnection, entity: Entity, landing: readers.Landing, plan: ColumnPlan, path: str, file_id: int,
+    lake_folder: Path,
+) -> tuple[tuple[int, int, int], lake.Staged]:
+    """Good rows -> the file's Parquet in the lake (staged: not yet under its name), bad rows ->
+    audit.quarantine; returns (rows read, loaded, quarantined) and the staged Parquet file.
 
     The file's rows (`landing.rows`) are scanned three times, each scan
     streaming (nothing the size of the file is held in memory):
@@ -779,8 +790,9 @@ def _load_rows(
        the rows of a key already loaded are refused (keys compared exactly),
        giving `_landing_rejected`, every row that does not load, with its
        reason;
-    3. every other row, typed, into raw.<entity>, with `_raw_row` holding
-       only the file's columns that match no contract column.
+    3. every other row, typed, into the file's Parquet file in the lake
+       (lake.py), with `_raw_row` holding only the file's columns that match
+       no contract column (as JSON text).
     """
     names = landing.names
     sources = plan.sources
@@ -828,9 +840,9 @@ def _load_rows(
         else:
             parsed = _typed_sql(column.kind, name)
         if column.kind is Kind.HEADCOUNT:
-            typed += [f"{sql} AS {quote_ident(raw)}" for sql, (raw, _) in zip(_headcount_sql(name), column.kind.raw_columns(column.name))]
+            typed += [(raw, sql) for sql, (raw, _) in zip(_headcount_sql(name), column.kind.raw_columns(column.name))]
         else:
-            typed.append(f"{parsed} AS {name}")
+            typed.append((column.name, parsed))
         if column.required:
             reasons.append(f"CASE WHEN {name} IS NULL THEN {label} || ': required value is missing' END")
         if column.kind in (Kind.INTEGER, Kind.NUMBER, Kind.TIMESTAMP, Kind.DATE, Kind.HEADCOUNT):
@@ -954,19 +966,26 @@ def _load_rows(
         {"key_label": key_label, "immutable": f"; {_records_noun(entity)} are immutable, the first loaded version counts"},
     )
     # 3. Everything else loads; `_raw_row` keeps only the file's columns that match no contract column.
-    columns = ", ".join(quote_ident(name) for name, _ in entity.raw_columns)
+    # Written as the raw view's columns, in its order and (stored) types: lake.columns.
     known = {i for found in sources.values() for i in found}
     extra_row = landing.raw_row_of([i for i in range(1, len(names) + 1) if i not in known])
-    (rows_loaded,) = _execute(
-        conn,
-        f"""
-        INSERT INTO raw.{entity.name} ({columns}, _record_key, _file_id, _source_file, _row_number, _raw_row, _loaded_at)
-        SELECT {', '.join(typed)}, {record_key}, $file_id, $source_file, _row_number, {extra_row}, now()::TIMESTAMP
+    values = dict(typed)
+    values.update(
+        _record_key=record_key, _file_id="$file_id", _source_file="$source_file", _row_number="_row_number",
+        _raw_row=extra_row, _loaded_at="now()",
+    )
+    stored = ", ".join(
+        f"CAST({values[name]} AS {lake.stored_type(sql_type)}) AS {quote_ident(name)}" for name, sql_type in lake.columns(entity)
+    )
+    select = f"""
+        SELECT {stored}
         FROM ({rows}) AS r
         WHERE NOT EXISTS (SELECT 1 FROM _landing_rejected AS q WHERE {same_row})
-        """,
-        {**params, "file_id": file_id, "source_file": path},
-    ).fetchone()
+        """
+    load_params = {**params, "file_id": file_id, "source_file": path}
+    used = {name: value for name, value in load_params.items() if re.search(rf"\${re.escape(name)}\b", select)}
+    staged = lake.stage(conn, lake_folder, entity.name, file_id, select, used)
+    rows_loaded = staged.rows
     (rows_quarantined,) = _execute(
         conn,
         f"""
@@ -988,7 +1007,7 @@ def _load_rows(
     rows_read = row_count + problems
     if rows_loaded + rows_quarantined != rows_read:  # cannot happen; never commit a file that does not balance
         raise RuntimeError(f"read {rows_read} rows but loaded {rows_loaded} and quarantined {rows_quarantined}")
-    return rows_read, rows_loaded, rows_quarantined
+    return (rows_read, rows_loaded, rows_quarantined), staged
 
 
 def _records_noun(entity: Entity) -> str:

@@ -2,7 +2,7 @@
 
 Every data file of every entity is loaded exactly as a run would load it --
 the same reader, column plan, mapping, typing and quarantine -- but into an
-in-memory DuckDB database that is thrown away, so the verdict shown is the
+in-memory DuckDB database (its Parquet lake in a scratch folder) that is thrown away, so the verdict shown is the
 verdict a run would give (settle time and the ledger's memory of earlier runs
 aside). For each file: the status and reason, the mapping it is read through,
 which header columns feed which contract column and which are left unused,
@@ -13,6 +13,8 @@ reasons.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,9 +47,11 @@ class FilePreview:
 def preview_landing(landing_dir: Path, mappings: Mappings, rows: int = 5) -> list[FilePreview]:
     """Preview every entry of every entity folder of `landing_dir` (see the module docstring)."""
     conn = duckdb.connect(":memory:")
+    # The loaded rows go to a Parquet lake (lake.py) in a scratch folder, deleted afterwards.
+    scratch = tempfile.mkdtemp(prefix="baton-check-landing-")
     try:
         conn.execute("SET preserve_insertion_order = false")
-        loader.ensure_warehouse(conn)
+        loader.ensure_warehouse(conn, Path(scratch))
         return [
             _preview_file(conn, entity, landing_file, mappings, rows)
             for entity in ENTITIES.values()
@@ -55,6 +59,7 @@ def preview_landing(landing_dir: Path, mappings: Mappings, rows: int = 5) -> lis
         ]
     finally:
         conn.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _preview_file(conn, entity, landing_file, mappings: Mappings, rows: int) -> FilePreview:
