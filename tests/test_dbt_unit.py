@@ -14,6 +14,7 @@ renamed model) fails here too.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -92,11 +93,13 @@ def test_dbt_unit_tests_pass(built_warehouse: Path, tmp_path: Path) -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"dbt unit tests failed (exit {result.returncode}):\n{output[-8000:]}"
-    summaries = _SUMMARY.findall(output)
-    assert summaries, f"no 'Done. PASS=N ... TOTAL=N' summary in dbt output:\n{output[-4000:]}"
-    passed, total = (int(value) for value in summaries[-1])
-    assert passed == expected, f"dbt reports PASS={passed}, the yml files define {expected} unit tests"
-    assert total == expected, f"dbt ran TOTAL={total}, the yml files define {expected} unit tests"
+    assert _SUMMARY.findall(output), f"no 'Done. PASS=N ... TOTAL=N' summary in dbt output:\n{output[-4000:]}"
+    # Counted from run_results.json: the summary's PASS also counts the on-run-start hook.
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text(encoding="utf-8"))["results"]
+    unit_results = [r for r in results if r["unique_id"].startswith("unit_test.")]
+    passed = sum(r["status"] == "pass" for r in unit_results)
+    assert passed == expected, f"dbt reports {passed} unit tests passed, the yml files define {expected} unit tests"
+    assert len(unit_results) == expected, f"dbt ran {len(unit_results)} unit tests, the yml files define {expected}"
 
 
 # ------------------------------------------------------------ fixed_order_sum

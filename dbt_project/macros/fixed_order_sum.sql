@@ -25,8 +25,30 @@
     GROUP BY and join it back: a window would collect and sort the list once
     for every row. -#}
 {% macro fixed_order_sum(expression, where=none) -%}
+    {#- `adapter` is undefined where tests render this file with plain Jinja (tests/test_dbt_unit.py) -#}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('fixed_order_sum')(expression, where)) }}
+    {%- endif -%}
+    {{ default__fixed_order_sum(expression, where) }}
+{%- endmacro %}
+
+{% macro default__fixed_order_sum(expression, where) -%}
     list_reduce(
         list(cast({{ expression }} as double) order by cast({{ expression }} as double))
             filter (where ({{ expression }}) is not null{% if where is not none %} and ({{ where }}){% endif %}),
         lambda total, value: total + value)
+{%- endmacro %}
+
+{#- Spark (macros/cross_db.sql): the same sum, the same bits. collect_list skips
+    nulls; array_sort sorts ascending; aggregate folds from the left, starting
+    from the first value (null + v is null: coalesce makes the first step v, as
+    list_reduce does), so a sum over no value is null. -#}
+{% macro spark__fixed_order_sum(expression, where) -%}
+    aggregate(
+        array_sort(collect_list(
+            {%- if where is not none %}case when ({{ where }}) then cast({{ expression }} as double) end
+            {%- else %}cast({{ expression }} as double){% endif -%}
+        )),
+        cast(null as double),
+        (total, value) -> coalesce(total + value, value))
 {%- endmacro %}

@@ -7,7 +7,8 @@
 
 {#- Domain, in the contract's order: trim and lower-case; drop the scheme;
     drop everything from the first '/'; drop the port; drop one leading
-    'www.'. Sub-domains stay. -#}
+    'www.'. Sub-domains stay. A literal dot is written `[.]`: `\.` would be
+    an escape in a Spark string literal, leaving `.` (any character). -#}
 {% macro normalize_domain(column) -%}
     nullif(
         regexp_replace(
@@ -16,7 +17,7 @@
                     regexp_replace(lower(trim({{ column }})), '^[^/]*://', ''),
                 '/.*$', ''),
             ':.*$', ''),
-        '^www\.', ''),
+        '^www[.]', ''),
     '')
 {%- endmacro %}
 

@@ -49,7 +49,8 @@
     build's change sets are measured from. None when this build rebuilds every
     incremental model whole (no var, --full-refresh, no complete build yet). -#}
 {% macro built_through_file_id() -%}
-    {%- if not execute or not var('baton_incremental', false) or flags.FULL_REFRESH -%}
+    {%- if not execute or not var('baton_incremental', false) or flags.FULL_REFRESH
+        or change_set_materialization() != 'incremental' -%}
         {{ return(none) }}
     {%- endif -%}
     {%- if adapter.get_relation(database=target.database, schema='audit', identifier='dbt_builds') is none -%}

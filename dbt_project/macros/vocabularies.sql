@@ -7,7 +7,10 @@
     '{{ value | replace("'", "''") }}'
 {%- endmacro %}
 
-{#- A list var as a DuckDB list literal: sql_list('event_types') -> ['webinar_registration', ...]. -#}
+{#- A list var as a list literal: sql_list('event_types') -> ['webinar_registration', ...]
+    on DuckDB, array('webinar_registration', ...) on Spark (macros/cross_db.sql). -#}
 {% macro sql_list(var_name) -%}
-    [{% for value in var(var_name) %}{{ sql_literal(value) }}{% if not loop.last %}, {% endif %}{% endfor %}]
+    {%- set literals = [] -%}
+    {%- for value in var(var_name) %}{% do literals.append(sql_literal(value)) %}{% endfor -%}
+    {{ baton_list(literals) }}
 {%- endmacro %}

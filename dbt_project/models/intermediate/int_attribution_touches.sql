@@ -6,7 +6,7 @@
 -- Incremental: a nightly build recomputes the deals in int_deal_changes (every
 -- deal when a campaigns file arrived: channels).
 {{ config(
-    materialized='incremental',
+    materialized=change_set_materialization(),
     incremental_strategy='change_set',
     unique_key='deal_id',
     meta={'change_set': 'changed_attribution_deal_ids'},
@@ -32,9 +32,10 @@ select
     touches.event_type,
     touches.campaign_id,
     coalesce(campaigns.channel, 'unknown') as channel,
-    row_number() over (
+    -- BIGINT on both engines (Spark's row_number is an INT)
+    cast(row_number() over (
         partition by touches.deal_id order by touches.occurred_at, touches.event_id
-    ) as touch_position,
+    ) as bigint) as touch_position,
     count(*) over (partition by touches.deal_id) as touch_count,
     deals.created_at as deal_created_at,
     deals.closed_at as deal_closed_at,

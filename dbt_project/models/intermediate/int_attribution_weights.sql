@@ -23,7 +23,7 @@
 -- Incremental: a nightly build recomputes the deals in int_deal_changes (every
 -- deal when a campaigns file arrived: channels).
 {{ config(
-    materialized='incremental',
+    materialized=change_set_materialization(),
     incremental_strategy='change_set',
     unique_key='deal_id',
     meta={'change_set': 'changed_attribution_deal_ids'},
@@ -59,9 +59,9 @@ touch_facts as (
         touches.touch_count > milestones.milestone_touches as w_shaped_pool_is_non_milestone,
         case when touches.deal_is_closed then touches.deal_closed_at else rules.as_of_end end as time_decay_end_at,
         rules.time_decay_half_life_days,
-        (epoch_us(case when touches.deal_is_closed then touches.deal_closed_at else rules.as_of_end end)
-            - epoch_us(touches.occurred_at)) / 86400000000::double as time_decay_days,
-        (epoch_us(max(touches.occurred_at) over (partition by touches.deal_id)) - epoch_us(touches.occurred_at))
+        ({{ epoch_microseconds('case when touches.deal_is_closed then touches.deal_closed_at else rules.as_of_end end') }}
+            - {{ epoch_microseconds('touches.occurred_at') }}) / 86400000000::double as time_decay_days,
+        ({{ epoch_microseconds('max(touches.occurred_at) over (partition by touches.deal_id)') }} - {{ epoch_microseconds('touches.occurred_at') }})
             / 86400000000::double as days_before_latest_touch
     from touches
     inner join milestones on touches.deal_id = milestones.deal_id

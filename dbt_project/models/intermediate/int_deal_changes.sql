@@ -17,7 +17,7 @@
 {%- set built_through = built_through_file_id() %}
 
 {% if built_through is none %}
-select cast(null as varchar) as deal_id where false
+select cast(null as {{ dbt.type_string() }}) as deal_id where false
 {% else %}
 with changed_lead_records as (
     select record_lead_id, email from {{ ref('int_lead_changes') }}

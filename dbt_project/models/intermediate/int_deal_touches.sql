@@ -5,7 +5,7 @@
 -- event counts once per deal, and may count for several deals.
 -- Incremental: a nightly build recomputes the deals in int_deal_changes.
 {{ config(
-    materialized='incremental',
+    materialized=change_set_materialization(),
     incremental_strategy='change_set',
     unique_key='deal_id',
     meta={'change_set': 'changed_deal_ids'},
@@ -16,8 +16,7 @@ with deals as (
         deals.deal_id,
         deals.is_closed,
         deals.closed_at,
-        deals.created_at
-            - to_microseconds(cast(round(rules.influence_lookback_days * 86400000000) as bigint)) as window_start,
+        {{ minus_microseconds('deals.created_at', 'cast(round(rules.influence_lookback_days * 86400000000) as bigint)') }} as window_start,
         rules.as_of_end
     from {{ ref('stg_deals') }} as deals
     cross join {{ ref('stg_config__rules') }} as rules
@@ -30,7 +29,7 @@ contacts as (
     where deal_id in (select deal_id from deals)
 ),
 
-candidate_events as materialized (
+candidate_events as {{ materialized_cte() }} (
     {{ candidate_events_of_persons('select lead_id from contacts') }}
 ),
 

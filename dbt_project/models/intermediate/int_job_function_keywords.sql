@@ -1,15 +1,15 @@
 -- The rules file's job-function keywords, one row each; `priority` is the
 -- function's position in the file (the first matching function wins).
 with functions as (
-    select
-        unnest(job_function_names) as job_function,
-        unnest(job_function_keywords) as keywords,
-        generate_subscripts(job_function_names, 1) as priority
-    from {{ ref('stg_config__rules') }}
+    {{ unnest_lists_with_position(
+        ref('stg_config__rules'),
+        [['job_function_names', 'job_function'], ['job_function_keywords', 'keywords']],
+        'priority'
+    ) }}
 )
 
 select
     job_function,
-    unnest(keywords) as keyword,
+    {{ unnest_list('keywords') }} as keyword,
     priority
 from functions

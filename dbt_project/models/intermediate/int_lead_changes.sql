@@ -14,9 +14,9 @@
 
 {% if built_through is none %}
 select
-    cast(null as varchar) as person_key,
-    cast(null as varchar) as record_lead_id,
-    cast(null as varchar) as email
+    cast(null as {{ dbt.type_string() }}) as person_key,
+    cast(null as {{ dbt.type_string() }}) as record_lead_id,
+    cast(null as {{ dbt.type_string() }}) as email
 where false
 {% else %}
 with changed_records as (

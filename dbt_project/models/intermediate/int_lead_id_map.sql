@@ -1,7 +1,7 @@
 -- Every lead record's lead_id -> the lead_id of the person it was merged into.
 -- Incremental: a nightly build remaps only the records of changed persons.
 {{ config(
-    materialized='incremental',
+    materialized=change_set_materialization(),
     incremental_strategy='change_set',
     unique_key='record_lead_id',
     meta={'change_set': 'changed_lead_records'},

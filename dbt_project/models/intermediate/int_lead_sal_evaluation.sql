@@ -10,7 +10,7 @@
 -- computed and dropped: it must not raise on NULL settings.
 -- Incremental like int_leads_enriched (the same leads are recomputed).
 {{ config(
-    materialized='incremental',
+    materialized=change_set_materialization(),
     incremental_strategy='change_set',
     unique_key='lead_id',
     meta={'change_set': 'changed_lead_ids'},
@@ -30,6 +30,7 @@ evaluations as (
         leads.lead_id,
         rules.rules_version,
         rules.sal_rules,
+        {%- set entries %}
         -- one entry per SAL rule, in any order
         [
             -- company_size: the employee count is an interval [low, high] (CONTRACT s8;
@@ -53,10 +54,12 @@ evaluations as (
             end},
             {rule: 'industry', result: case
                 when leads.industry is null then 'unknown'
-                when list_contains(rules.industries, leads.industry) then 'passed'
+                when {{ list_has('rules.industries', 'leads.industry') }} then 'passed'
                 else 'failed'
             end},
-        ] as evaluated
+        ]
+        {%- endset %}
+        {{ rule_entries_list(entries) }} as evaluated
     from leads
     cross join rules
 ),
@@ -67,30 +70,30 @@ in_force as (
         lead_id,
         rules_version,
         sal_rules,
-        list_sort(list_filter(evaluated, lambda e: list_contains(sal_rules, e.rule))) as results
+        {{ list_sorted(list_where('evaluated', 'e', list_has('sal_rules', 'e.rule'))) }} as results
     from evaluations
 )
 
 select
     lead_id,
     rules_version,
-    map_from_entries(list_transform(results, lambda e: {'key': e.rule, 'value': e.result})) as rule_results,
+    map_from_entries({{ list_map('results', 'e', struct_of({'key': 'e.rule', 'value': 'e.result'})) }}) as rule_results,
     case
         -- a rule of the rules model (rules.py) in force without its entry above
-        when len(results) <> len(sal_rules) then error(
-            'int_lead_sal_evaluation: no evaluation for the SAL rule(s) in force: '
-            || array_to_string(list_filter(sal_rules, lambda name: not list_contains(list_transform(results, lambda e: e.rule), name)), ', ')
-        )
-        when list_contains(list_transform(results, lambda e: e.result), 'failed') then 'rejected'
-        when list_contains(list_transform(results, lambda e: e.result), 'unknown') then 'undetermined'
+        when {{ list_size('results') }} <> {{ list_size('sal_rules') }} then {{ raise_sql_error(
+            "'int_lead_sal_evaluation: no evaluation for the SAL rule(s) in force: '
+            || " ~ list_join(list_where('sal_rules', 'name', 'not ' ~ list_has(list_map('results', 'e', 'e.rule'), 'name')), "', '")
+        ) }}
+        when {{ list_has(list_map('results', 'e', 'e.result'), "'failed'") }} then 'rejected'
+        when {{ list_has(list_map('results', 'e', 'e.result'), "'unknown'") }} then 'undetermined'
         else 'accepted'
     end as sal_status,
     -- one token per rule that does not pass, sorted by rule name, joined by '; '
-    array_to_string(
-        list_transform(
-            list_filter(results, lambda e: e.result in ('failed', 'unknown')),
-            lambda e: e.rule || ':' || e.result
+    {{ list_join(
+        list_map(
+            list_where('results', 'e', "e.result in ('failed', 'unknown')"),
+            'e', "e.rule || ':' || e.result"
         ),
-        '; '
-    ) as sal_reasons
+        "'; '"
+    ) }} as sal_reasons
 from in_force

@@ -6,7 +6,7 @@
 -- Incremental: a nightly build recomputes the leads of changed persons, or
 -- every lead when an accounts file arrived.
 {{ config(
-    materialized='incremental',
+    materialized=change_set_materialization(),
     incremental_strategy='change_set',
     unique_key='lead_id',
     meta={'change_set': 'changed_lead_ids'},
@@ -55,8 +55,8 @@ select
     persons.lead_source,
     case
         when rules.marketing_sources_include is not null
-            then list_contains(rules.marketing_sources_include, lower(persons.lead_source))
-        else not list_contains(rules.marketing_sources_exclude, lower(persons.lead_source))
+            then {{ list_has('rules.marketing_sources_include', 'lower(persons.lead_source)') }}
+        else not {{ list_has('rules.marketing_sources_exclude', 'lower(persons.lead_source)') }}
     end as is_marketing_source,
     persons.campaign_id,
     persons.created_at,

@@ -8,7 +8,7 @@
 -- included): never a number from one record and an interval from another.
 -- Incremental: a nightly build recomputes only the persons in int_lead_changes.
 {{ config(
-    materialized='incremental',
+    materialized=change_set_materialization(),
     incremental_strategy='change_set',
     unique_key='person_key',
     meta={'change_set': 'changed_person_keys'},
@@ -17,6 +17,10 @@
 {%- set attributes = ['first_name', 'last_name', 'job_title', 'company_name', 'company_domain', 'industry', 'country'] %}
 {#- the employee count's columns, taken together from one record (see above) -#}
 {%- set employee_count_columns = ['employee_count', 'employee_count_min', 'employee_count_max'] %}
+{#- a person's records from the earliest (created_at, then lead_id) -#}
+{%- set earliest = ['records.created_at', 'records.lead_id'] %}
+{#- the columns of a person, in the order both branches of `persons` give them -#}
+{%- set person_columns = ['person_key', 'lead_id', 'created_at', 'lead_source', 'campaign_id', 'email'] + attributes + employee_count_columns + ['lead_records'] %}
 
 with records as (
     select
@@ -54,18 +58,18 @@ single_record_persons as (
 merged_persons as (
     select
         records.person_key,
-        first(records.lead_id order by records.created_at, records.lead_id) as lead_id,
+        {{ first_in_order('records.lead_id', earliest) }} as lead_id,
         min(records.created_at) as created_at,
-        first(records.lead_source order by records.created_at, records.lead_id) as lead_source,
-        first(records.campaign_id order by records.created_at, records.lead_id) as campaign_id,
+        {{ first_in_order('records.lead_source', earliest) }} as lead_source,
+        {{ first_in_order('records.campaign_id', earliest) }} as campaign_id,
         any_value(records.email) as email,
         {%- for attribute in attributes %}
-        first(records.{{ attribute }} order by records.created_at desc, records.lead_id desc)
+        {{ first_in_order('records.' ~ attribute, earliest, descending=true) }}
             filter (where records.{{ attribute }} is not null) as {{ attribute }},
         {%- endfor %}
-        first({
-            {%- for column in employee_count_columns %}{{ column }}: records.{{ column }}{{ ', ' if not loop.last }}{% endfor -%}
-        } order by records.created_at desc, records.lead_id desc)
+        {%- set employee_count_fields = {} %}
+        {%- for column in employee_count_columns %}{% do employee_count_fields.update({column: 'records.' ~ column}) %}{% endfor %}
+        {{ first_in_order(struct_of(employee_count_fields), earliest, descending=true) }}
             filter (where records.employee_count_min is not null) as employee_count_value,
         count(*) as lead_records
     from records
@@ -75,12 +79,11 @@ merged_persons as (
 ),
 
 persons as (
-    select * from single_record_persons
-    union all by name
+    select {{ person_columns | join(', ') }} from single_record_persons
+    union all
     select
-        * exclude (employee_count_value),
-        {%- for column in employee_count_columns %}
-        employee_count_value.{{ column }} as {{ column }}{{ ',' if not loop.last }}
+        {%- for column in person_columns %}
+        {% if column in employee_count_columns %}employee_count_value.{{ column }} as {% endif %}{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from merged_persons
 )
@@ -96,7 +99,7 @@ select
     coalesce(
         company_domain,
         case
-            when not list_contains({{ sql_list('free_mail_domains') }}, {{ email_domain('email') }})
+            when not {{ list_has(sql_list('free_mail_domains'), email_domain('email')) }}
                 then {{ email_domain('email') }}
         end
     ) as domain,

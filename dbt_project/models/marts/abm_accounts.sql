@@ -12,7 +12,7 @@ with targets as (
 
 rules as (
     select
-        as_of_end - to_days(abm_window_days) as window_start,
+        {{ minus_days('as_of_end', 'abm_window_days') }} as window_start,
         as_of_end as window_end
     from {{ ref('stg_config__rules') }}
 ),

@@ -26,7 +26,7 @@ campaign_ids as (
     union
     select campaign_id from touches
     union
-    select cast(null as varchar)
+    select cast(null as {{ dbt.type_string() }})
 ),
 
 lead_counts as (

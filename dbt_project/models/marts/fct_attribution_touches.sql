@@ -4,7 +4,7 @@
 -- Incremental: a nightly build recomputes the deals in int_deal_changes (every
 -- deal when a campaigns file arrived: channels).
 {{ config(
-    materialized='incremental',
+    materialized=change_set_materialization(),
     incremental_strategy='change_set',
     unique_key='deal_id',
     on_schema_change='fail',

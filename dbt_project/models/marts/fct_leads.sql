@@ -1,6 +1,6 @@
 -- Incremental like int_leads_enriched (the same leads are recomputed).
 {{ config(
-    materialized='incremental',
+    materialized=change_set_materialization(),
     incremental_strategy='change_set',
     unique_key='lead_id',
     on_schema_change='fail',

@@ -3,7 +3,7 @@
 -- (orchestration/baton/lib/rules.py), so a new SAL rule's settings arrive here
 -- without being listed. The file's path is provenance, not definition.
 select
-    * exclude (rules_path),
+    * except (rules_path),
     -- the influence window of an open deal ends before 00:00 UTC of the day after the as-of date
     cast(as_of_date + interval 1 day as timestamp) as as_of_end
 from {{ source('config', 'rules') }}

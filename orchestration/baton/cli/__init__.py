@@ -297,10 +297,16 @@ def rules_diff(proposed: Path, out: Path | None) -> int:
     from baton.lib.rules import RulesError
     from baton.lib.whatif import evaluate, render
 
+    from baton.lib import engine
+
     settings.pin_environment()
     warehouse = settings.duckdb_path()
     if not warehouse.exists():
         _say(f"error: no warehouse at {warehouse}: run `baton run` first (or set BATON_DUCKDB_PATH)")
+        return 2
+    if engine.is_spark():
+        # it re-runs the rule models on the DuckDB file's intermediate tables, which a Spark build does not write
+        _say("error: `baton rules diff` works on the DuckDB engine only; unset BATON_ENGINE to use it")
         return 2
     try:
         # The run's writer lock: the what-if waits for a nightly run, and a nightly run waits the

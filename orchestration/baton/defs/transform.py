@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from baton.lib import dbt_builds
+from baton.lib import dbt_builds, engine
 
 from baton.lib import settings
 from baton.defs.project import baton_dbt_project
@@ -170,6 +170,8 @@ def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     complete = context.selected_asset_keys == context.assets_def.keys
     with warehouse.get_connection() as conn:
         plan = dbt_builds.plan_build(conn, json.loads(baton_dbt_project.manifest_path.read_text(encoding="utf-8")))
+        if engine.is_spark():  # Spark reads the raw lake and the run's rules as Parquet (lib/engine.py)
+            engine.prepare_spark_inputs(conn)
     extra_args = plan.dbt_args() if complete else []
     context.log.info(f"dbt build: {plan.mode if complete else 'selection, rebuilt whole'} ({plan.reason})")
     events: list[Any] = []
@@ -188,6 +190,9 @@ def baton_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     _keep_partial_parse_state(baton_dbt_project.project_dir / invocation.target_path, target)
     build_metadata = {"dbt_build": f"{plan.mode}: {plan.reason}" if complete else "selection, rebuilt whole"}
     with warehouse.get_connection() as conn:
+        if engine.is_spark() and failure is None:
+            # the marts Spark built, copied into the warehouse file: serving, metrics, checks and report read them there
+            engine.publish_spark_marts(conn)
         if failure is None and complete:
             dbt_builds.record_build(conn, plan)
         for event in events:

@@ -1,5 +1,6 @@
 """The dbt command of this environment, and the manifest the Dagster definitions load
-(`prepare_manifest` parses the project when a file of it is newer than the manifest)."""
+(`prepare_manifest` parses the project when a file of it is newer than the manifest, or
+when it was parsed for another engine's dbt target: BATON_ENGINE, baton.lib.engine)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from baton.lib import engine
 from baton.lib.settings import DBT_PROJECT_DIR
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+# the dbt target the manifest was parsed for (a model's materialization and a
+# contract's types depend on it: macros/cross_db.sql)
+MANIFEST_TARGET_PATH = DBT_PROJECT_DIR / "target" / "baton_manifest_target"
 
 
 def dbt_executable() -> str:
@@ -36,6 +41,8 @@ def manifest_is_current() -> bool:
     manifest = MANIFEST_PATH
     if not manifest.exists():
         return False
+    if not MANIFEST_TARGET_PATH.exists() or MANIFEST_TARGET_PATH.read_text(encoding="utf-8").strip() != engine.dbt_target():
+        return False
     built = manifest.stat().st_mtime
     return all(path.stat().st_mtime <= built for path in _project_files())
 
@@ -45,9 +52,12 @@ def prepare_manifest(force: bool = False) -> Path:
     (it describes models and tests, not data: nothing else changes it)."""
     if not force and manifest_is_current():
         return MANIFEST_PATH
-    env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    command = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    target = engine.dbt_target()
+    engine.check_requirements()
+    env = {**os.environ, **engine.dbt_environment(), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    command = [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target", target]
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{completed.stdout}\n{completed.stderr}")
+    MANIFEST_TARGET_PATH.write_text(target + "\n", encoding="utf-8")
     return MANIFEST_PATH

@@ -99,6 +99,12 @@ def check_database_path(path: Path, what: str, setting: str) -> None:
 
 
 def check_paths(landing: Path, warehouse: Path, serving: Path) -> None:
+    from baton.lib import engine
+
+    try:
+        engine.check_requirements()  # a wrong BATON_ENGINE, or Spark without pyspark / Java
+    except engine.EngineError as error:
+        raise SettingsError(f"{error}; nothing was written") from None
     check_landing(landing)
     check_database_path(warehouse, "warehouse", "BATON_DUCKDB_PATH")
     check_database_path(serving, "serving copy", "BATON_SERVING_PATH")
