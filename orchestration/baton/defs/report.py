@@ -6,7 +6,7 @@ import dagster as dg
 
 from baton.defs.resources import WarehouseResource
 from baton.lib import settings
-from baton.lib.extract.status import blocking_problems
+from baton.defs.serving import kept_for_failed_files
 from baton.lib.report import build_report, report_dir
 from baton.lib.report.figures import rules_settings
 
@@ -31,12 +31,7 @@ SERVING_KEY = dg.AssetKey(["serving", "marts"])
 def nightly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.MaterializeResult]:
     source = settings.serving_path()
     with warehouse.get_connection() as conn:
-        problems = blocking_problems(conn)
-        if problems:
-            context.log.warning(
-                f"report NOT rebuilt: {len(problems)} landing file(s) did not load, so the serving copy was not replaced "
-                "and the report keeps the last good figures"
-            )
+        if kept_for_failed_files(context, conn, "report (like the serving copy)"):
             return
         # the serving copy carries the marts only: the rules page takes the build's settings from here
         settings_row = rules_settings(conn)

@@ -14,6 +14,19 @@ from baton.defs.transform import baton_dbt_models
 MART_KEYS = sorted((key for key in baton_dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.path)
 
 
+def kept_for_failed_files(context: dg.AssetExecutionContext, conn, what: str) -> bool:
+    """True (and a warning naming the files) when a landing file failed this run: then `what` is
+    not replaced, and its readers keep the last good figures. The serving copy and the report share it."""
+    problems = blocking_problems(conn)
+    if problems:
+        context.log.warning(
+            f"{what} NOT replaced: {len(problems)} landing file(s) did not load ("
+            + "; ".join(f"{Path(path).name}: {status}" for _, path, status, _ in problems[:5])
+            + "); readers keep the last good figures"
+        )
+    return bool(problems)
+
+
 @dg.asset(
     key=["serving", "marts"],
     group_name="serving",
@@ -31,13 +44,7 @@ MART_KEYS = sorted((key for key in baton_dbt_models.keys if key.path[0] == "mart
 def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[dg.MaterializeResult]:
     target = settings.serving_path()
     with warehouse.get_connection() as conn:
-        problems = blocking_problems(conn)
-        if problems:
-            context.log.warning(
-                f"serving copy {target} NOT replaced: {len(problems)} landing file(s) did not load ("
-                + "; ".join(f"{Path(path).name}: {status}" for _, path, status, _ in problems[:5])
-                + "); BI keeps the last good figures"
-            )
+        if kept_for_failed_files(context, conn, f"serving copy {target}"):
             return
         published = publish(conn, target, settings.pii_key(), settings.serve_pii())
     files = files_path(target)

@@ -808,7 +808,6 @@ def _load_rows(
     cleaned, mapped_values, reasons, given_twice = [], [], [], []
     for column in entity.columns:
         found = sources[column.name]
-        label = bind("label", plan.label(column.name))
         if mapping is not None and column.name in mapping.constants:
             value = f"{bind('constant', mapping.constants[column.name])}::VARCHAR"
         elif not found:

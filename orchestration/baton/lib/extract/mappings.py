@@ -39,7 +39,7 @@ import hashlib
 import time
 import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -204,6 +204,8 @@ class Mappings:
     """Every mapping in force, in the order they are tried."""
 
     items: tuple[Mapping, ...]
+    # fingerprint() is asked for every file of a folder: computed once per entity
+    _fingerprints: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def for_entity(self, entity: str) -> tuple[Mapping, ...]:
         return tuple(m for m in self.items if m.entity == entity)
@@ -225,10 +227,12 @@ class Mappings:
     def fingerprint(self, entity: str) -> str:
         """Changes when a mapping of the entity changes: a file that failed for want of a mapping
         is read again once the mappings differ."""
-        digest = hashlib.sha256()
-        for mapping in self.for_entity(entity):
-            digest.update(mapping.model_dump_json().encode())
-        return digest.hexdigest()[:16]
+        if entity not in self._fingerprints:
+            digest = hashlib.sha256()
+            for mapping in self.for_entity(entity):
+                digest.update(mapping.model_dump_json().encode())
+            self._fingerprints[entity] = digest.hexdigest()[:16]
+        return self._fingerprints[entity]
 
 
 def mapping_files(landing_dir: Path | None, extra_dir: Path | None) -> list[Path]:
