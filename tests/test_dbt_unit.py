@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dbt_macros import render_macro
+
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 UNIT_TEST_FILES = tuple(
@@ -111,11 +113,7 @@ def test_dbt_unit_tests_pass(built_warehouse: Path, tmp_path: Path) -> None:
 
 
 def _fixed_order_sum(expression: str, **kwargs: object) -> str:
-    """The SQL the macro renders (plain Jinja: it uses nothing of dbt's)."""
-    import jinja2
-
-    source = (DBT_PROJECT / "macros" / "fixed_order_sum.sql").read_text(encoding="utf-8")
-    return str(jinja2.Environment().from_string(source).module.fixed_order_sum(expression, **kwargs))
+    return render_macro("fixed_order_sum.sql", "fixed_order_sum", expression, **kwargs)
 
 
 def _results_in_orders(values: list, select: str, orders: list[list[int]], threads: tuple[int, ...] = (1,)) -> set:

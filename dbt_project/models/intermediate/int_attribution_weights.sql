@@ -15,6 +15,7 @@
 --   time_decay   raw 2^(-d/h): d = days (fractional, to the microsecond) from the touch to
 --                the deal's closed_at, or to the end of the as-of date (as_of_end) while
 --                open; h = time_decay_half_life_days of the rules file; normalized to sum 1.
+--                2^x is macros/exp2.sql, not pow(): the same bits on DuckDB and Spark.
 --                Normalizing divides out 2^(-d_min/h), so the weight is computed as
 --                2^(-(d - d_min)/h) / sum(...), d - d_min being the time from the touch to
 --                the deal's latest touch: same value, but no underflow to 0/0 for touches
@@ -68,6 +69,14 @@ touch_facts as (
     cross join rules
 ),
 
+decay_exponents as (
+    select
+        *,
+        -time_decay_days / time_decay_half_life_days as time_decay_exponent,
+        -days_before_latest_touch / time_decay_half_life_days as time_decay_relative_exponent
+    from touch_facts
+),
+
 weights as (
     select
         *,
@@ -86,9 +95,9 @@ weights as (
                 else (milestones_held > 0)::bigint
             end)::double
             / (10 * w_shaped_pool_size) as w_shaped_weight,
-        pow(2::double, -time_decay_days / time_decay_half_life_days) as time_decay_raw,
-        pow(2::double, -days_before_latest_touch / time_decay_half_life_days) as time_decay_relative
-    from touch_facts
+        {{ exp2('time_decay_exponent') }} as time_decay_raw,
+        {{ exp2('time_decay_relative_exponent') }} as time_decay_relative
+    from decay_exponents
 ),
 
 time_decay_totals as (
