@@ -50,3 +50,15 @@ def warehouse_copy(built_warehouse: Path, tmp_path: Path) -> Path:
     target = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse, target)
     return target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def duckdb_manifest() -> None:
+    """Definitions loaded in this process read dbt_project/target/manifest.json, parsed for one
+    engine's dbt target; a `baton run` with BATON_ENGINE=spark (tests/test_spark.py, or the
+    developer's own) re-parses it for Spark. The suite's in-process tests are DuckDB's."""
+    from baton.lib.dbt_cli import prepare_manifest
+
+    for name in ("BATON_ENGINE", "BATON_DBT_TARGET"):
+        os.environ.pop(name, None)
+    prepare_manifest()

@@ -59,3 +59,12 @@ def test_cli_prints_the_diff_and_refuses_a_bad_proposal(warehouse_copy: Path, tm
     bad.write_text("version: x\nsal_rules:\n  seniority: {}\n")
     completed = run_baton(env, "rules", "diff", str(bad))
     assert completed.returncode == 2 and "line" in completed.stderr
+
+
+def test_on_spark_without_the_tables_spark_builds_it_fails_saying_so(warehouse_copy: Path, tmp_path: Path) -> None:
+    """BATON_ENGINE=spark: the what-if reads the rule chain's inputs from the tables Spark built
+    (tests/test_spark.py runs it on a Spark build); before any Spark build it stops, naming what is missing."""
+    env = baton_env(tmp_path, BATON_DUCKDB_PATH=str(warehouse_copy), BATON_ENGINE="spark", BATON_LAKE_DIR=str(tmp_path))
+    completed = run_baton(env, "rules", "diff", str(proposed_rules(tmp_path)))
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "no table intermediate." in completed.stderr and "did dbt build on Spark run?" in completed.stderr

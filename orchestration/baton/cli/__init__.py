@@ -304,16 +304,12 @@ def rules_diff(proposed: Path, out: Path | None) -> int:
     if not warehouse.exists():
         _say(f"error: no warehouse at {warehouse}: run `baton run` first (or set BATON_DUCKDB_PATH)")
         return 2
-    if engine.is_spark():
-        # it re-runs the rule models on the DuckDB file's intermediate tables, which a Spark build does not write
-        _say("error: `baton rules diff` works on the DuckDB engine only; unset BATON_ENGINE to use it")
-        return 2
     try:
         # The run's writer lock: the what-if waits for a nightly run, and a nightly run waits the
         # few seconds it takes, instead of failing on DuckDB's lock of the warehouse file.
         with writer_lock(warehouse):
             result = evaluate(warehouse, proposed, flips_csv=out)
-    except RulesError as error:
+    except (RulesError, engine.EngineError) as error:
         _say(f"error: {error}")
         return 2
     print(render(result))

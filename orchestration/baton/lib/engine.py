@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from baton.lib import settings
+from baton.lib.extract import lake
 
 ENGINES = ("duckdb", "spark")
 DEFAULT_ENGINE = "duckdb"
@@ -68,9 +69,10 @@ def dbt_target() -> str:
 
 
 def lake_dir() -> Path | str:
-    """Where Spark reads the raw lake and config/rules and, locally, keeps its tables:
-    BATON_LAKE_DIR (a path, or a URL a cluster reads, e.g. s3a://bucket/baton), else
-    the warehouse folder."""
+    """The warehouse folder (the lake's root: raw/, config/) as Spark sees it, where the
+    local session also keeps its tables: BATON_LAKE_DIR (a path, or a URL a cluster reads,
+    e.g. s3a://bucket/baton), else the warehouse folder itself. Baton writes through its own
+    path; only dbt on Spark reads through this one."""
     value = os.environ.get("BATON_LAKE_DIR", "").strip()
     if not value:
         return settings.duckdb_path().parent
@@ -95,6 +97,8 @@ def missing_requirements() -> list[str]:
     missing = []
     if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
         missing.append('pyspark and dbt-spark: pip install -e ".[spark]"')
+    elif dbt_target() != SPARK_TARGET and importlib.util.find_spec("pyhive") is None:
+        missing.append(f'PyHive, which dbt-spark uses for the {dbt_target()} target: pip install -e ".[spark]"')
     if dbt_target() == SPARK_TARGET and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         missing.append("Java 17 (a local Spark session runs in a JVM): java is not on PATH and JAVA_HOME is unset")
     return missing
@@ -109,20 +113,10 @@ def check_requirements() -> None:
 # ------------------------------------------------------------------ inputs of Spark
 
 
-def _local_lake() -> Path:
-    lake = lake_dir()
-    if isinstance(lake, str):
-        raise EngineError(
-            f"BATON_LAKE_DIR is a URL ({lake}): Baton writes config/rules and reads the marts "
-            "through a local path; mount the bucket and name the mount point"
-        )
-    return lake
-
-
 def write_rules_parquet(conn: duckdb.DuckDBPyConnection, folder: Path | None = None) -> Path:
     """The run's `config.rules` (one row, written by the config/rules asset) as
     `<lake>/config/rules/rules.parquet`, for Spark. Replaces the previous run's."""
-    target = (folder or _local_lake()) / "config" / "rules"
+    target = (folder or lake.root(conn)) / "config" / "rules"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -136,7 +130,7 @@ def write_empty_entities(conn: duckdb.DuckDBPyConnection, folder: Path | None = 
     loaded file yet (an optional one, say) gets one empty file carrying its columns, under
     `file_id=0`, an id no load uses (the DuckDB view reads loaded ids only, and the next
     extract sweeps it). Returns those entities."""
-    root = (folder or _local_lake()) / "raw"
+    root = (folder or lake.root(conn)) / "raw"
     written = []
     for (entity,) in conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1"
@@ -163,10 +157,18 @@ def prepare_spark_inputs(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def spark_marts_dir() -> Path:
-    """The folder of the marts' Parquet tables: BATON_SPARK_MARTS_DIR, else the
-    local session's `<lake>/spark/warehouse/marts.db`."""
+    """The folder of the marts' Parquet tables, as this machine reads them: BATON_SPARK_MARTS_DIR,
+    else the local session's `<BATON_LAKE_DIR>/spark/warehouse/marts.db`."""
     value = os.environ.get("BATON_SPARK_MARTS_DIR", "").strip()
-    return Path(value).resolve() if value else _local_lake() / "spark" / "warehouse" / "marts.db"
+    if value:
+        return Path(value).resolve()
+    seen_by_spark = lake_dir()
+    if isinstance(seen_by_spark, str):
+        raise EngineError(
+            f"BATON_LAKE_DIR is a URL ({seen_by_spark}): set BATON_SPARK_MARTS_DIR to the folder "
+            "of Spark's `marts` database as this machine reads it (a mount of the bucket)"
+        )
+    return seen_by_spark / "spark" / "warehouse" / "marts.db"
 
 
 def mart_names(manifest: dict | None = None) -> list[str]:
@@ -182,10 +184,18 @@ def mart_names(manifest: dict | None = None) -> list[str]:
 
 def read_marts_sql(name: str, folder: Path | None = None) -> str:
     """A DuckDB query of one mart as Spark wrote it."""
-    table = (folder or spark_marts_dir()) / name
+    return f"SELECT * FROM {spark_table_sql('marts', name, folder)}"
+
+
+def spark_table_sql(schema: str, name: str, marts_folder: Path | None = None) -> str:
+    """A DuckDB table expression reading one table Spark built, from its Parquet files:
+    `<schema>.db/<name>/` beside the marts' folder (Spark keeps every database of its
+    warehouse under one folder)."""
+    marts = marts_folder or spark_marts_dir()
+    table = (marts if schema == "marts" else marts.parent / f"{schema}.db") / name
     if not table.is_dir():
-        raise EngineError(f"no mart {name} from Spark at {table} (did dbt build on Spark run?)")
-    return f"SELECT * FROM read_parquet('{_sql_path(table)}/*.parquet')"
+        raise EngineError(f"no table {schema}.{name} from Spark at {table} (did dbt build on Spark run?)")
+    return f"read_parquet('{_sql_path(table)}/*.parquet')"
 
 
 def publish_spark_marts(conn: duckdb.DuckDBPyConnection, names: list[str] | None = None, folder: Path | None = None) -> list[str]:

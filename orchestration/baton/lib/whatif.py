@@ -10,6 +10,14 @@ verdict (`stg_config__rules` -> ... -> `int_lead_sal_evaluation`) and runs
 that SQL in a scratch in-memory DuckDB where the rules table holds the
 proposed rules, reading everything else from the warehouse attached
 READ_ONLY. The marts are never changed.
+
+On Spark (BATON_ENGINE=spark) the warehouse file holds the raw views, the
+rules and the published marts, but not the intermediate tables the rule
+chain reads: Spark built those, as Parquet in its own warehouse. The chain's
+inputs are then read from there (`engine.spark_table_sql`), and a staging
+view among them is compiled for DuckDB and run over the warehouse's raw
+views. The chain itself still runs in DuckDB: it is the SAL rules' SQL, the
+same on both engines, and a proposal is a few seconds' work there.
 """
 
 from __future__ import annotations
@@ -23,7 +31,8 @@ from pathlib import Path
 
 import duckdb
 
-from baton.lib import settings
+from baton.lib import engine, settings
+from baton.lib.engine import DUCKDB_TARGET
 from baton.lib.dbt_cli import dbt_executable
 from baton.lib.rules import load_rules
 from baton.lib.rules_table import write_rules_table
@@ -44,8 +53,10 @@ class WhatIf:
     flips: list[tuple]  # the first flips: lead_id, status_before, status_after, reasons_before, reasons_after
 
 
-def compile_rule_chain(workdir: Path) -> dict[str, str]:
-    """Compiled SQL of the rule chain, referring to relations as "baton_whatif"."<schema>"."<name>"."""
+def compile_rule_chain(workdir: Path, upstream: bool = False) -> dict[str, dict]:
+    """The rule chain's models (with `upstream`, also every model they read, directly or not)
+    as dbt compiled them for DuckDB: manifest nodes whose compiled_code refers to relations as
+    "baton_whatif"."<schema>"."<name>"."""
     env = {
         **os.environ,
         "BATON_DUCKDB_PATH": str(workdir / f"{ALIAS}.duckdb"),
@@ -55,17 +66,53 @@ def compile_rule_chain(workdir: Path) -> dict[str, str]:
     command = [
         dbt_executable(), "compile", "--quiet",
         "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-        "--target-path", str(workdir / "target"), "--select", *RULE_CHAIN,
+        "--target", DUCKDB_TARGET, "--target-path", str(workdir / "target"),
+        "--select", *([f"+{RULE_CHAIN[-1]}"] if upstream else RULE_CHAIN),
     ]
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"dbt compile failed:\n{completed.stdout}\n{completed.stderr}")
     manifest = json.loads((workdir / "target" / "manifest.json").read_text())
-    compiled = {}
-    for node in manifest["nodes"].values():
-        if node["resource_type"] == "model" and node["name"] in RULE_CHAIN:
-            compiled[node["name"]] = node["compiled_code"]
-    return compiled
+    return {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "compiled_code" in node and (upstream or node["name"] in RULE_CHAIN)
+    }
+
+
+def _spark_inputs(conn: duckdb.DuckDBPyConnection, models: dict[str, dict]) -> dict[str, str]:
+    """On Spark: what to read for each model the rule chain reads. A table Spark built is
+    read from its Parquet files; a view (Spark's are not files) is compiled SQL run here,
+    into memory.main.whatif_<name>, its own inputs read the same way. Returns the
+    substitutions relation -> what to read."""
+    ids = {node["unique_id"]: name for name, node in models.items()}
+    substitutions: dict[str, str] = {}
+
+    def provide(name: str) -> None:
+        node = models[name]
+        relation = _relation(node["schema"], node["alias"] or name)
+        if relation in substitutions:
+            return
+        if node["config"]["materialized"] != "view":
+            substitutions[relation] = engine.spark_table_sql(node["schema"], node["alias"] or name)
+            return
+        for parent in node["depends_on"]["nodes"]:
+            if parent in ids:
+                provide(ids[parent])
+        conn.execute(f"CREATE TABLE memory.main.whatif_{name} AS {_substituted(node['compiled_code'], substitutions)}")
+        substitutions[relation] = f"memory.main.whatif_{name}"
+
+    for name in RULE_CHAIN:
+        for parent in models[name]["depends_on"]["nodes"]:
+            if parent in ids and ids[parent] not in RULE_CHAIN:
+                provide(ids[parent])
+    return substitutions
+
+
+def _substituted(sql: str, substitutions: dict[str, str]) -> str:
+    for original, replacement in substitutions.items():
+        sql = sql.replace(original, replacement)
+    return sql
 
 
 def _relation(schema: str, name: str) -> str:
@@ -75,7 +122,7 @@ def _relation(schema: str, name: str) -> str:
 def evaluate(warehouse_path: Path, proposed_rules_path: Path, flips_csv: Path | None = None, max_flips: int = 50) -> WhatIf:
     proposed = load_rules(proposed_rules_path)
     with tempfile.TemporaryDirectory(prefix="baton-whatif-") as tmp:
-        compiled = compile_rule_chain(Path(tmp))
+        models = compile_rule_chain(Path(tmp), upstream=engine.is_spark())
         conn = duckdb.connect()
         try:
             conn.execute("SET TimeZone = 'UTC'")
@@ -83,10 +130,10 @@ def evaluate(warehouse_path: Path, proposed_rules_path: Path, flips_csv: Path | 
             as_of = conn.execute(f"SELECT as_of_date FROM {ALIAS}.config.rules").fetchone()[0]
             write_rules_table(conn, proposed, as_of)  # memory.config.rules: the proposed definition
             substitutions = {_relation("config", "rules"): "memory.config.rules"}
+            if engine.is_spark():
+                substitutions.update(_spark_inputs(conn, models))
             for model in RULE_CHAIN:
-                sql = compiled[model]
-                for original, replacement in substitutions.items():
-                    sql = sql.replace(original, replacement)
+                sql = _substituted(models[model]["compiled_code"], substitutions)
                 conn.execute(f"CREATE TABLE memory.main.whatif_{model} AS {sql}")
                 schema = "staging" if model.startswith("stg_") else "intermediate"
                 substitutions[_relation(schema, model)] = f"memory.main.whatif_{model}"
