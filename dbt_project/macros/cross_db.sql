@@ -197,9 +197,7 @@
 {#- The materialization of the incremental models (strategy `change_set`,
     macros/incremental.sql). It deletes the change set's keys before inserting
     them again: plain Parquet tables on Spark have no DELETE, so there the
-    models are rebuilt whole each run (`table`), unless the target names a
-    table format with DELETE (`file_format: delta` or `iceberg` in the spark
-    output of profiles.yml; docs/scale-out.md says what that needs). -#}
+    models are rebuilt whole each run (`table`; docs/scale-out.md). -#}
 {% macro change_set_materialization() -%}
     {{ return(adapter.dispatch('change_set_materialization')()) }}
 {%- endmacro %}
@@ -207,12 +205,7 @@
     {{ return('incremental') }}
 {%- endmacro %}
 {% macro spark__change_set_materialization() -%}
-    {{ return('incremental' if spark_table_format() in ('delta', 'iceberg') else 'table') }}
-{%- endmacro %}
-
-{#- The Spark table format (BATON_SPARK_TABLE_FORMAT, default parquet). -#}
-{% macro spark_table_format() -%}
-    {{ return(env_var('BATON_SPARK_TABLE_FORMAT', 'parquet') | lower) }}
+    {{ return('table') }}
 {%- endmacro %}
 
 {#- The raw tables and config.rules as Spark reads them, before every build

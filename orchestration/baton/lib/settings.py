@@ -35,7 +35,6 @@ SETTINGS = (
     Setting("BATON_DBT_TARGET", "spark", "with BATON_ENGINE=spark: the profiles.yml output: spark (local session), spark_thrift, databricks"),
     Setting("BATON_LAKE_DIR", "<warehouse folder>", "with BATON_ENGINE=spark: the warehouse folder as Spark sees it (raw/ lake, config/rules, local Spark tables)"),
     Setting("BATON_SPARK_MARTS_DIR", "<warehouse folder>/spark/warehouse/marts.db", "with BATON_ENGINE=spark: where the marts Spark wrote are read from to publish them"),
-    Setting("BATON_SPARK_TABLE_FORMAT", "parquet", "Spark table format; delta|iceberg keeps incremental models incremental (untested here)"),
     Setting("BATON_SPARK_MASTER", "local[*]", "local Spark session: master"),
     Setting("BATON_SPARK_DRIVER_MEMORY", "2g", "local Spark session: driver memory"),
     Setting("BATON_SPARK_SHUFFLE_PARTITIONS", "8", "local Spark session: shuffle partitions"),
