@@ -200,6 +200,8 @@ _REFERENCE_RUNNER = textwrap.dedent(
     sql_path, database = sys.argv[1], sys.argv[2]
     conn = duckdb.connect(database)
     conn.execute("SET enable_progress_bar = false")
+    if len(sys.argv) > 3:
+        conn.execute("SET memory_limit = ?", [sys.argv[3]])
     conn.execute(open(sql_path).read())
     conn.close()
     """
@@ -218,13 +220,13 @@ MART_FIGURES_SQL = """
 FIGURE_NAMES = ["leads", "sals", "undetermined", "monthly_rows", "deals", "sourced_deals", "influenced_deals", "influencing_touches"]
 
 
-def run_reference(landing: Path, work: Path, as_of: str, fmt: str, landing_rows: int) -> dict:
+def run_reference(landing: Path, work: Path, as_of: str, fmt: str, landing_rows: int, memory_limit: str | None = None) -> dict:
     script = work / "reference_marts.resolved.sql"
     script.write_text(reference_script(landing, as_of, fmt))
     database = work / "reference.duckdb"
     for stale in (database, Path(str(database) + ".wal")):
         stale.unlink(missing_ok=True)
-    command = [sys.executable, "-c", _REFERENCE_RUNNER, str(script), str(database)]
+    command = [sys.executable, "-c", _REFERENCE_RUNNER, str(script), str(database), *([memory_limit] if memory_limit else [])]
     result = run_measured(command, log=work / "reference.log")
     result["command"] = [sys.executable, "-c", "<run benchmarks/reference_marts.sql>", str(script), str(database)]
     if result["returncode"] != 0:
@@ -345,7 +347,7 @@ def _public(result: dict) -> dict:
 # --- one scale ----------------------------------------------------------------------------
 
 
-def bench_scale(name: str, leads: int, fmt: str, work: Path, seed: int, as_of: str, say) -> dict:
+def bench_scale(name: str, leads: int, fmt: str, work: Path, seed: int, as_of: str, say, reference_memory_limit: str | None = None) -> dict:
     from baton.dev.generate import generate, generate_increment
 
     landing = work / "landing"
@@ -362,8 +364,8 @@ def bench_scale(name: str, leads: int, fmt: str, work: Path, seed: int, as_of: s
     landing_bytes = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file())
     say(f"[{name}] generated {landing_rows:,} rows ({landing_bytes / 2**20:.0f} MiB) in {generate_s}s")
 
-    say(f"[{name}] (a) reference SQL in a fresh DuckDB process")
-    reference = run_reference(landing, work, as_of, fmt, landing_rows)
+    say(f"[{name}] (a) reference SQL in a fresh DuckDB process" + (f" (memory_limit {reference_memory_limit})" if reference_memory_limit else ""))
+    reference = run_reference(landing, work, as_of, fmt, landing_rows, reference_memory_limit)
     say(f"[{name}]     {reference['wall_s']}s, peak RSS {reference['peak_rss_mb']} MiB")
 
     warehouse = work / "warehouse" / "baton.duckdb"
@@ -605,6 +607,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the landing data, warehouses and logs")
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS, help="where the .md/.json report goes (default benchmarks/results)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--reference-memory-limit",
+        help="DuckDB memory_limit of the reference SQL (default DuckDB's, 80%% of RAM; at 10M leads it was OOM-killed at 20 GiB)",
+    )
     parser.add_argument("--as-of", default=AS_OF)
     args = parser.parse_args(argv)
 
@@ -625,10 +631,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             work = args.keep.resolve() / name.replace("=", "")
             work.mkdir(parents=True, exist_ok=True)
-            report["scales"].append(bench_scale(name, leads, args.format, work, args.seed, args.as_of, say))
+            report["scales"].append(bench_scale(name, leads, args.format, work, args.seed, args.as_of, say, args.reference_memory_limit))
         else:
             with tempfile.TemporaryDirectory(prefix=f"baton-bench-{name}-") as tmp:
-                report["scales"].append(bench_scale(name, leads, args.format, Path(tmp), args.seed, args.as_of, say))
+                report["scales"].append(bench_scale(name, leads, args.format, Path(tmp), args.seed, args.as_of, say, args.reference_memory_limit))
     report["total_s"] = round(time.monotonic() - started, 1)
 
     results = args.results_dir.resolve()
