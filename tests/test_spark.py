@@ -127,7 +127,9 @@ def test_the_sample_on_a_local_spark_session_equals_duckdb_and_passes_every_unit
 def thrift_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """pyspark's Spark Thrift server (HiveThriftServer2) in local mode, configured as a
     cluster for Baton must be (docs/scale-out.md): UTC, TIMESTAMP_NTZ; its tables under
-    `<folder>/spark/warehouse`. Yields its port and that folder."""
+    `<folder>/spark/warehouse`. Adaptive query execution keeps Spark's default (on), as on
+    a cluster; the local session turns it off for a unit test's sake (profiles.yml).
+    Yields its port and that folder."""
     import pyspark
 
     folder = tmp_path / "lake"
@@ -142,7 +144,7 @@ def thrift_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
          "--name", "baton-test-thrift", "--master", "local[2]", "--driver-memory", "2g",
          "--conf", "spark.sql.session.timeZone=UTC", "--conf", "spark.sql.timestampType=TIMESTAMP_NTZ",
          "--conf", f"spark.sql.warehouse.dir={folder}/spark/warehouse", "--conf", "spark.ui.enabled=false",
-         "--conf", "spark.sql.shuffle.partitions=8", "--conf", "spark.sql.adaptive.enabled=false",
+         "--conf", "spark.sql.shuffle.partitions=8",
          "--conf", f"spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName={folder}/spark/metastore_db;create=true",
          "--driver-java-options", f"-Dderby.system.home={folder}/spark",
          "--hiveconf", f"hive.server2.thrift.port={port}", "--hiveconf", "hive.server2.thrift.bind.host=127.0.0.1",
