@@ -32,11 +32,16 @@ def ulps_apart(a: float, b: float) -> int:
     return abs(ordered(a) - ordered(b))
 
 
-def exp2_in_duckdb(xs: list[float | None]) -> list[float | None]:
+def in_duckdb(expression: str, xs: list[float | None]) -> list[float | None]:
+    """`expression` of a DOUBLE x, for each of `xs` in order."""
     with duckdb.connect() as conn:
         return [row[0] for row in conn.execute(
-            f"SELECT {exp2_sql('x')} FROM unnest(?::DOUBLE[]) WITH ORDINALITY AS t(x, i) ORDER BY i", [xs]
+            f"SELECT {expression} FROM unnest(?::DOUBLE[]) WITH ORDINALITY AS t(x, i) ORDER BY i", [xs]
         ).fetchall()]
+
+
+def exp2_in_duckdb(xs: list[float | None]) -> list[float | None]:
+    return in_duckdb(exp2_sql("x"), xs)
 
 
 def test_exp2_is_exact_on_every_integer_exponent_of_the_double_range() -> None:

@@ -452,3 +452,16 @@ def test_a_warehouse_in_memory_gets_a_temporary_lake_removed_at_exit(landing: Pa
     folder, count = done.stdout.split()
     assert count == "3"
     assert Path(folder).name.startswith("baton-lake-") and not Path(folder).exists()
+
+
+def test_folders_of_dead_processes_are_removed_and_no_one_elses(tmp_path: Path) -> None:
+    """The sweep behind the in-memory lake and the extract's scratch folders: a killed process
+    skips its clean-up, the next one removes its folders, never a live process's."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead_pid = int(finished.stdout)
+    names = [f"baton-x-{dead_pid}-a", f"baton-x-{os.getpid()}-b", f"baton-x-{os.getppid()}-c", "baton-x-notapid", f"other-{dead_pid}-d"]
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "part.parquet").write_text("x")
+    lake.remove_folders_of_dead_processes(tmp_path, "baton-x-")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])

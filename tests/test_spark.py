@@ -43,7 +43,7 @@ import pytest
 
 from conftest import REPO_ROOT, baton_env, run_baton
 from marts_hash import assert_same_tables, encode_value, table_digests
-from test_exp2 import exp2_in_duckdb, exp2_sql
+from test_exp2 import exp2_in_duckdb, exp2_sql, in_duckdb
 
 pytestmark = pytest.mark.slow
 
@@ -65,9 +65,7 @@ def _require_spark() -> None:
 
 
 def _run(env: dict[str, str], *args: str) -> str:
-    completed = subprocess.run(
-        [str(Path(sys.executable).with_name("baton")), *(args or ("run",))], env=env, capture_output=True, text=True, timeout=1800
-    )
+    completed = run_baton(env, *args)
     assert completed.returncode == 0, completed.stdout[-6000:] + completed.stderr[-3000:]
     return completed.stdout + completed.stderr
 
@@ -237,13 +235,5 @@ def test_exp2_gives_the_same_bits_on_spark_as_on_duckdb() -> None:
     differing = [(x, a, b) for x, a, b in zip(xs, on_duckdb, on_spark) if encode_value(a) != encode_value(b)]
     assert not differing, differing[:5]
     # the demonstration: Spark's own pow is not DuckDB's on some of these arguments
-    with_pow = duckdb_pow(xs)
+    with_pow = in_duckdb("pow(2, x)", xs)
     assert any(encode_value(a) != encode_value(row["spark_pow"]) for a, row in zip(with_pow, rows))
-
-
-def duckdb_pow(xs: list[float | None]) -> list[float | None]:
-    import duckdb
-
-    with duckdb.connect() as conn:
-        return [row[0] for row in conn.execute(
-            "SELECT pow(2, x) FROM unnest(?::DOUBLE[]) WITH ORDINALITY AS t(x, i) ORDER BY i", [xs]).fetchall()]

@@ -289,21 +289,27 @@ def _database_folder(conn: duckdb.DuckDBPyConnection) -> Path | None:
 def _temporary_lake() -> Path:
     """A lake folder for a warehouse held in memory, removed when this process ends (and, if it
     was killed, by the next process that makes one)."""
-    base = Path(tempfile.gettempdir())
-    for folder in base.glob(f"{_TEMPORARY_PREFIX}*"):
-        pid = folder.name[len(_TEMPORARY_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                shutil.rmtree(folder, ignore_errors=True)
-            except OSError:
-                pass
+    remove_folders_of_dead_processes(Path(tempfile.gettempdir()), _TEMPORARY_PREFIX)
     if not _temporary:
         atexit.register(_remove_temporary)
     folder = tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{os.getpid()}-")
     _temporary.add(folder)
     return Path(folder)
+
+
+def remove_folders_of_dead_processes(root: Path, prefix: str) -> None:
+    """Remove the folders `<root>/<prefix><pid>-...` whose process no longer runs: a killed
+    process skips its own clean-up. Another live process's folders are left alone."""
+    for folder in root.glob(f"{prefix}*"):
+        pid = folder.name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive, owned by another user
+            pass
 
 
 def _remove_temporary() -> None:

@@ -576,17 +576,7 @@ def _scratch_root(conn: duckdb.DuckDBPyConnection) -> str | None:
 
 def _remove_stale_scratch(conn: duckdb.DuckDBPyConnection) -> None:
     """Scratch folders of processes that died mid-file (a crash skips the clean-up)."""
-    root = Path(_scratch_root(conn) or tempfile.gettempdir())
-    for folder in root.glob(f"{_SCRATCH_PREFIX}*"):
-        pid = folder.name[len(_SCRATCH_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            pass
+    lake.remove_folders_of_dead_processes(Path(_scratch_root(conn) or tempfile.gettempdir()), _SCRATCH_PREFIX)
 
 
 def _known_by_size_and_time(
