@@ -111,6 +111,9 @@ def test_spark_reads_the_lake_through_its_url_baton_writes_it_through_its_own_pa
     assert engine.dbt_environment() == {"BATON_LAKE_DIR": "s3a://bucket/baton"}
     with pytest.raises(engine.EngineError, match="BATON_LAKE_DIR is a URL .*set BATON_SPARK_MARTS_DIR"):
         engine.spark_marts_dir()
+    # said before anything runs, not after the build when publishing
+    with pytest.raises(engine.EngineError, match="needs BATON_SPARK_MARTS_DIR: BATON_LAKE_DIR is a URL .*set BATON_SPARK_MARTS_DIR"):
+        engine.check_requirements()
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
         ensure_warehouse(conn)
         conn.execute("CREATE SCHEMA config")

@@ -101,6 +101,10 @@ def missing_requirements() -> list[str]:
         missing.append(f'PyHive, which dbt-spark uses for the {dbt_target()} target: pip install -e ".[spark]"')
     if dbt_target() == SPARK_TARGET and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         missing.append("Java 17 (a local Spark session runs in a JVM): java is not on PATH and JAVA_HOME is unset")
+    try:
+        spark_marts_dir()  # checked before the build, not when publishing after it
+    except EngineError as error:
+        missing.append(f"BATON_SPARK_MARTS_DIR: {error}")
     return missing
 
 
